@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * labyrinth - a per-CPU emergency reserve of order-0 pages.
+ *
+ * Code that cannot sleep (hard-IRQ and softirq handlers, sections under a
+ * spinlock or with interrupts disabled) can only ask the page allocator for
+ * GFP_ATOMIC pages, and GFP_ATOMIC merely lowers a watermark: under memory
+ * pressure it fails.  labyrinth keeps a pre-paid reserve of pages on every
+ * CPU, filled in process context, and hands them out in any context.
+ *
+ * A get is served, in this order, by:
+ *
+ *   1. the local CPU's pool - no lock, no atomic instruction, no cache line
+ *      shared with other CPUs;
+ *   2. the stash of another CPU (stealing, under that CPU's stash lock);
+ *   3. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
+ *      parameter is on;
+ *
+ * and only then fails.  A pool that falls below "low_watermark" is topped up
+ * to "pages_per_cpu" by a per-CPU worker in process context.  The worker may
+ * reclaim but never invokes the OOM killer; when memory is short it backs off
+ * and retries.
+ *
+ * Contexts: labyrinth_get() and labyrinth_put() may be called from process,
+ * softirq and hard-IRQ context, with interrupts enabled or disabled and under
+ * spinlocks.  They never sleep.
+ *
+ * Pages returned with labyrinth_put() are cleared by the worker before they
+ * are handed out again whenever the kernel runs with init_on_alloc or
+ * init_on_free, so no user ever sees another user's data.
+ *
+ * Limitations:
+ *
+ *  - Not callable from NMI context (yet); re-entry on a CPU is detected and
+ *    served from the next source.
+ *  - On PREEMPT_RT, hard-IRQ callers are not supported.
+ *  - labyrinth_put() pools only order-0 pages it owns exclusively (refcount
+ *    of one) and that are not pfmemalloc; any other page is handed to
+ *    put_page() and counted as rejected.  A higher-order page is recognised
+ *    only if it is compound (__GFP_COMP).
+ *  - A page must not be returned while it is still mapped or in use.
+ *
+ * Counters are in /sys/kernel/debug/labyrinth/{stats,cpus}.
+ */
+#ifndef _LABYRINTH_H
+#define _LABYRINTH_H
+
+#include <linux/mm.h>
+
+struct page *labyrinth_get(void);
+void labyrinth_put(struct page *page);
+
+/**
+ * labyrinth() - take one page from the reserve and return its address
+ *
+ * Context: Any context but NMI.  Never sleeps.
+ * Return: the kernel virtual address of an order-0 page, or NULL when the
+ * reserve and the fallback are both exhausted.  Give it back with
+ * labyrinth_free().
+ */
+static inline void *labyrinth(void)
+{
+	struct page *page = labyrinth_get();
+
+	return page ? page_address(page) : NULL;
+}
+
+/**
+ * labyrinth_free() - give back a page obtained with labyrinth()
+ * @addr: the address labyrinth() returned, or NULL (then nothing happens)
+ *
+ * Context: Any context but NMI.  Never sleeps.
+ */
+static inline void labyrinth_free(void *addr)
+{
+	if (addr)
+		labyrinth_put(virt_to_page(addr));
+}
+
+#endif /* _LABYRINTH_H */

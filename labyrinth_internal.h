@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What labyrinth_main.c and labyrinth_reserve.c share.  Nothing here is part
+ * of the public contract (that is labyrinth.h).
+ */
+#ifndef _LABYRINTH_INTERNAL_H
+#define _LABYRINTH_INTERNAL_H
+
+#include <linux/types.h>
+
+/* Hard upper bound of pages_per_cpu: 64 MiB per CPU with 4 KiB pages. */
+#define LAB_MAX_PAGES_PER_CPU	16384
+
+/*
+ * Per-CPU event counters, summed over CPUs when read.  The refill worker
+ * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others.
+ */
+enum lab_stat_item {
+	LAB_SERVED_LOCAL,	/* get served by the local pool */
+	LAB_STOLEN,		/* get served by another CPU's stash */
+	LAB_FALLBACK,		/* get served by alloc_page(GFP_ATOMIC) */
+	LAB_FAILED,		/* get returned NULL */
+	LAB_PUT_POOLED,		/* put kept in the local pool */
+	LAB_PUT_FREED,		/* put freed: the pool was full */
+	LAB_PUT_REJECTED,	/* put refused: not a poolable page */
+	LAB_CLEARED_INLINE,	/* returned pages cleared on the get path */
+	LAB_REFILL_RUNS,	/* refill worker runs */
+	LAB_PAGES_REFILLED,	/* pages the refill worker added */
+	LAB_REFILL_FAILURES,	/* refill runs that could not reach capacity */
+	LAB_PAGES_CLEARED,	/* returned pages cleared by the worker */
+	LAB_PAGES_ALLOCATED,	/* pages taken from the page allocator */
+	LAB_PAGES_RELEASED,	/* pages given back to the page allocator */
+	LAB_NR_STATS
+};
+
+/**
+ * struct lab_cpu_snapshot - one CPU's pool as seen by a reader
+ * @stat: event counters, indexed by enum lab_stat_item
+ * @level: pages in the pool now
+ * @min_level: lowest level seen since the pool was first filled
+ */
+struct lab_cpu_snapshot {
+	unsigned long stat[LAB_NR_STATS];
+	unsigned int level;
+	unsigned int min_level;
+};
+
+extern unsigned int lab_pages_per_cpu;
+extern unsigned int lab_low_watermark;
+extern bool lab_fallback;
+extern bool lab_live;
+
+int lab_reserve_init(void);
+void lab_reserve_exit(void);
+void lab_reserve_sync(void);
+void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap);
+int lab_cpu_prepare(unsigned int cpu);
+int lab_cpu_dead(unsigned int cpu);
+
+#endif /* _LABYRINTH_INTERNAL_H */

@@ -1,0 +1,697 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-CPU reserve itself: fill, get, put, steal, refill, drain.
+ *
+ * Every CPU owns a struct lab_cpu.  Its pages sit in three places:
+ *
+ *  hot[]	a small array that only the owning CPU touches, with interrupts
+ *		off.  Gets and puts are served here: no lock, no atomic
+ *		read-modify-write, no cache line written by another CPU.
+ *  dirty	pages given back while the kernel wants pages initialised
+ *		(init_on_alloc or init_on_free).  Owner only, interrupts off.
+ *		The refill worker clears them and moves them to the stash.
+ *  stash	the rest of the pool, under stash_lock.  The owner moves
+ *		batches between hot[] and the stash; other CPUs steal from it
+ *		once their own pool is empty; the refill worker tops it up.
+ *
+ * The level of a pool is nr_hot + nr_dirty + nr_stash; its capacity is the
+ * pages_per_cpu parameter.
+ *
+ * Lock order:
+ *
+ *   local_irq_save() on the owning CPU
+ *     stash_lock of one CPU (ours, or a victim's when stealing)
+ *
+ * Interrupts are disabled rather than taking a local_lock_t because hard-IRQ
+ * callers must be able to enter: local_lock_t is a sleeping lock on
+ * PREEMPT_RT and, for lockdep, the wrong wait type in hard-IRQ context.  For
+ * the same reason stash_lock is a raw spinlock.
+ *
+ * The owner-only fields are written by the owning CPU with interrupts off,
+ * or by anyone while that CPU cannot use its pool: before it comes online,
+ * after it is dead, and while the module loads or unloads.  The refill
+ * worker is bound to the pool's CPU and checks, in every interrupts-off
+ * section, that it still runs there: while the CPU goes down the worker may
+ * be moved elsewhere, and then it leaves the pool to lab_cpu_dead().
+ *
+ * A reentrancy counter guards the owner-only section so that an NMI path can
+ * be added later: a nested entry on the same CPU is refused, not served.
+ */
+#include <linux/cpu.h>
+#include <linux/highmem.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <kunit/visibility.h>
+#include <asm/local.h>
+
+#include "labyrinth.h"
+#include "labyrinth_internal.h"
+
+#define LAB_HOT_MAX	32		/* pages in hot[] at most */
+#define LAB_FILL_CHUNK	16		/* pages per bulk allocation */
+#define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
+#define LAB_GFP_FILL	(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)
+
+/**
+ * struct lab_cpu - one CPU's reserve
+ * @nr_hot: pages in @hot (owner only)
+ * @nr_dirty: pages on @dirty (owner only)
+ * @min_level: lowest level the owner has seen (owner only)
+ * @active: reentrancy guard of the owner-only section
+ * @dirty: returned pages waiting to be cleared (owner only)
+ * @stat: event counters, summed over CPUs by readers; each is written
+ *	only by the owner (interrupts off) or only by the refill worker
+ * @hot: the pages served first (owner only)
+ * @stash_lock: protects @nr_stash and @stash
+ * @nr_stash: pages on @stash
+ * @stash: the pool's pages that other CPUs may steal
+ * @allocated: pages this pool took from the page allocator
+ * @released: pages this pool gave back to the page allocator
+ * @cpu: the owning CPU
+ * @refill: the worker that clears, tops up and trims this pool
+ */
+struct lab_cpu {
+	unsigned int nr_hot;
+	unsigned int nr_dirty;
+	unsigned int min_level;
+	local_t active;
+	struct list_head dirty;
+	unsigned long stat[LAB_NR_STATS];
+	struct page *hot[LAB_HOT_MAX];
+
+	raw_spinlock_t stash_lock ____cacheline_aligned_in_smp;
+	unsigned int nr_stash;
+	struct list_head stash;
+	atomic_long_t allocated;
+	atomic_long_t released;
+
+	unsigned int cpu;
+	struct delayed_work refill;
+};
+
+static struct lab_cpu __percpu *lab_cpus;
+static struct workqueue_struct *lab_wq;
+
+static unsigned int capacity(void)
+{
+	return READ_ONCE(lab_pages_per_cpu);
+}
+
+static unsigned int hot_max(unsigned int cap)
+{
+	return min_t(unsigned int, cap, LAB_HOT_MAX);
+}
+
+static unsigned int pool_level(const struct lab_cpu *c)
+{
+	return c->nr_hot + c->nr_dirty + READ_ONCE(c->nr_stash);
+}
+
+static bool clear_needed(void)
+{
+	return want_init_on_alloc(0) || want_init_on_free();
+}
+
+static bool lab_enter(struct lab_cpu *c)
+{
+	if (likely(local_inc_return(&c->active) == 1))
+		return true;
+	local_dec(&c->active);
+	return false;
+}
+
+static void lab_exit(struct lab_cpu *c)
+{
+	local_dec(&c->active);
+}
+
+static void kick_refill(struct lab_cpu *c)
+{
+	if (!delayed_work_pending(&c->refill))
+		queue_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
+}
+
+/* Called by the owner after it took a page: track the level, refill early. */
+static void note_level(struct lab_cpu *c)
+{
+	unsigned int level = pool_level(c);
+
+	if (unlikely(level < c->min_level))
+		c->min_level = level;
+	if (unlikely(level < READ_ONCE(lab_low_watermark)))
+		kick_refill(c);
+}
+
+/* Move up to @nr pages from @c's stash to @list; stash_lock held. */
+static unsigned int stash_take(struct lab_cpu *c, struct list_head *list,
+			       unsigned int nr)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&c->stash_lock);
+	nr = min(nr, c->nr_stash);
+	for (i = 0; i < nr; i++)
+		list_move(c->stash.next, list);
+	WRITE_ONCE(c->nr_stash, c->nr_stash - nr);
+	return nr;
+}
+
+/* Owner, interrupts off, hot[] empty: reload hot[] from our own stash. */
+static bool reload_hot(struct lab_cpu *c)
+{
+	unsigned int want = max(hot_max(capacity()) / 2, 1U);
+	struct page *page, *next;
+	LIST_HEAD(list);
+
+	raw_spin_lock(&c->stash_lock);
+	stash_take(c, &list, want);
+	raw_spin_unlock(&c->stash_lock);
+
+	list_for_each_entry_safe(page, next, &list, lru) {
+		list_del(&page->lru);
+		c->hot[c->nr_hot++] = page;
+	}
+	return c->nr_hot;
+}
+
+/* Owner, interrupts off, hot[] full: move half of it to the stash. */
+static void spill_hot(struct lab_cpu *c)
+{
+	unsigned int nr = max(c->nr_hot / 2, 1U);
+
+	raw_spin_lock(&c->stash_lock);
+	while (nr--) {
+		list_add(&c->hot[--c->nr_hot]->lru, &c->stash);
+		c->nr_stash++;
+	}
+	raw_spin_unlock(&c->stash_lock);
+}
+
+/*
+ * Owner, interrupts off, nothing clean left: clear a returned page here
+ * rather than fail.  Off the steady-state path: the worker normally gets
+ * there first.
+ */
+static struct page *take_dirty(struct lab_cpu *c)
+{
+	struct page *page;
+
+	if (!c->nr_dirty)
+		return NULL;
+	page = list_first_entry(&c->dirty, struct page, lru);
+	list_del(&page->lru);
+	c->nr_dirty--;
+	clear_highpage(page);
+	c->stat[LAB_CLEARED_INLINE]++;
+	return page;
+}
+
+/* Take one page from another CPU's stash. */
+static struct page *steal(struct lab_cpu *thief)
+{
+	struct page *page = NULL;
+	unsigned int cpu;
+	LIST_HEAD(list);
+
+	for_each_possible_cpu(cpu) {
+		struct lab_cpu *v = per_cpu_ptr(lab_cpus, cpu);
+
+		if (v == thief || !READ_ONCE(v->nr_stash))
+			continue;
+		raw_spin_lock(&v->stash_lock);
+		stash_take(v, &list, 1);
+		raw_spin_unlock(&v->stash_lock);
+		if (!list_empty(&list)) {
+			page = list_first_entry(&list, struct page, lru);
+			list_del(&page->lru);
+			break;
+		}
+	}
+	return page;
+}
+
+/* Owner, interrupts off, hot[] empty: every source after the fast path. */
+static struct page *get_slow(struct lab_cpu *c)
+{
+	struct page *page = NULL;
+
+	if (reload_hot(c))
+		page = c->hot[--c->nr_hot];
+	else
+		page = take_dirty(c);
+	if (page) {
+		c->stat[LAB_SERVED_LOCAL]++;
+		note_level(c);
+		return page;
+	}
+	kick_refill(c);
+
+	page = steal(c);
+	if (page) {
+		c->stat[LAB_STOLEN]++;
+		return page;
+	}
+	if (READ_ONCE(lab_fallback)) {
+		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+		if (page) {
+			c->stat[LAB_FALLBACK]++;
+			atomic_long_inc(&c->allocated);
+			return page;
+		}
+	}
+	c->stat[LAB_FAILED]++;
+	return NULL;
+}
+
+/**
+ * labyrinth_get() - take one order-0 page from the reserve
+ *
+ * Served by the local CPU's pool, else by another CPU's stash, else (when the
+ * fallback parameter is on) by alloc_page(GFP_ATOMIC | __GFP_NOWARN).
+ * Taking a pool below low_watermark schedules its refill.
+ *
+ * Context: Any context but NMI: process, softirq or hard-IRQ, interrupts
+ * enabled or disabled, spinlocks held.  Never sleeps.
+ * Return: a page with a reference count of one, to be given back with
+ * labyrinth_put() (or freed with __free_page()), or NULL when every source
+ * is exhausted.
+ */
+struct page *labyrinth_get(void)
+{
+	struct page *page = NULL;
+	unsigned long flags;
+	struct lab_cpu *c;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(lab_cpus);
+	if (likely(lab_enter(c))) {
+		if (likely(c->nr_hot)) {
+			page = c->hot[--c->nr_hot];
+			c->stat[LAB_SERVED_LOCAL]++;
+			note_level(c);
+		} else {
+			page = get_slow(c);
+		}
+		lab_exit(c);
+	}
+	local_irq_restore(flags);
+	return page;
+}
+EXPORT_SYMBOL_GPL(labyrinth_get);
+
+/* Why @page may not be pooled, or NULL if it may. */
+static const char *unpoolable(struct page *page)
+{
+	if (PageCompound(page))
+		return "compound";
+	if (page_ref_count(page) != 1)
+		return "shared";
+	if (page_is_pfmemalloc(page))
+		return "pfmemalloc";
+	return NULL;
+}
+
+/* Owner, interrupts off: keep @page if the pool has room. */
+static bool pool_page(struct lab_cpu *c, struct page *page)
+{
+	unsigned int cap = capacity();
+
+	if (unlikely(pool_level(c) >= cap)) {
+		c->stat[LAB_PUT_FREED]++;
+		atomic_long_inc(&c->released);
+		return false;
+	}
+	if (clear_needed()) {
+		list_add_tail(&page->lru, &c->dirty);
+		if (++c->nr_dirty >= max(hot_max(cap) / 2, 1U))
+			kick_refill(c);
+	} else {
+		if (unlikely(c->nr_hot >= hot_max(cap)))
+			spill_hot(c);
+		c->hot[c->nr_hot++] = page;
+	}
+	c->stat[LAB_PUT_POOLED]++;
+	return true;
+}
+
+/**
+ * labyrinth_put() - give a page back to the reserve
+ * @page: an order-0 page the caller owns exclusively, or NULL (no-op)
+ *
+ * The page joins the local CPU's pool if the pool is below capacity and is
+ * freed otherwise.  A page that may not be pooled (compound, reference count
+ * other than one, or pfmemalloc) is released with put_page(), counted as
+ * rejected and reported (rate-limited).
+ *
+ * Context: Any context but NMI.  Never sleeps.
+ */
+void labyrinth_put(struct page *page)
+{
+	const char *why;
+	unsigned long flags;
+	struct lab_cpu *c;
+	bool kept = false;
+
+	if (!page)
+		return;
+	why = unpoolable(page);
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(lab_cpus);
+	if (likely(lab_enter(c))) {
+		if (likely(!why))
+			kept = pool_page(c, page);
+		else
+			c->stat[LAB_PUT_REJECTED]++;
+		lab_exit(c);
+	}
+	local_irq_restore(flags);
+
+	if (unlikely(why)) {
+		pr_warn_ratelimited("put of a %s page rejected\n", why);
+		put_page(page);
+	} else if (!kept) {
+		__free_page(page);
+	}
+}
+EXPORT_SYMBOL_GPL(labyrinth_put);
+
+static void free_page_list(struct list_head *list)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+}
+
+/*
+ * Add @nr pages from @list to @c's stash while the pool is below capacity;
+ * free the rest.  The level is exact when the caller runs on the owning CPU
+ * or the pool is idle; a worker moved off a CPU that is going down may
+ * overshoot, and lab_cpu_dead() drains that pool anyway.
+ */
+static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
+			      unsigned int nr)
+{
+	unsigned int added = 0, level, cap = capacity();
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&c->stash_lock, flags);
+	level = pool_level(c);
+	while (added < nr && level + added < cap) {
+		list_move(list->next, &c->stash);
+		added++;
+	}
+	WRITE_ONCE(c->nr_stash, c->nr_stash + added);
+	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
+
+	atomic_long_add(nr - added, &c->released);
+
+	free_page_list(list);
+	return added;
+}
+
+/*
+ * Allocate up to @want pages on @c's node into its stash.  The caller is the
+ * owner or the pool is idle.  Return: the number of pages added.
+ */
+static unsigned int fill(struct lab_cpu *c, unsigned int want)
+{
+	int nid = cpu_to_node(c->cpu);
+	unsigned int done = 0;
+
+	while (done < want) {
+		struct page *pages[LAB_FILL_CHUNK] = { };
+		unsigned int i, nr, got;
+		LIST_HEAD(list);
+
+		nr = min_t(unsigned int, want - done, LAB_FILL_CHUNK);
+		got = alloc_pages_bulk_array_node(LAB_GFP_FILL, nid, nr, pages);
+		for (i = 0; i < nr; i++)
+			if (pages[i])
+				list_add_tail(&pages[i]->lru, &list);
+
+		atomic_long_add(got, &c->allocated);
+		done += stash_add(c, &list, got);
+		if (got < nr)
+			break;
+	}
+	return done;
+}
+
+/*
+ * The owner's side of a refill, in one interrupts-off section: take the
+ * dirty list, trim what lies above capacity, and say how many pages are
+ * missing.  Return: false if this worker no longer runs on @c's CPU.
+ */
+static bool refill_collect(struct lab_cpu *c, struct list_head *dirty,
+			   struct list_head *excess, unsigned int *missing)
+{
+	unsigned int level, cap = capacity(), nr_dirty;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (smp_processor_id() != c->cpu) {
+		local_irq_restore(flags);
+		return false;
+	}
+	nr_dirty = c->nr_dirty;
+	list_splice_init(&c->dirty, dirty);
+	c->nr_dirty = 0;
+
+	raw_spin_lock(&c->stash_lock);
+	level = pool_level(c) + nr_dirty;
+	if (level > cap) {
+		unsigned int over = level - cap;
+
+		over -= stash_take(c, excess, over);
+		while (over && c->nr_hot) {
+			list_add(&c->hot[--c->nr_hot]->lru, excess);
+			over--;
+		}
+		atomic_long_add(level - cap - over, &c->released);
+		level = cap + over;
+	}
+	raw_spin_unlock(&c->stash_lock);
+	local_irq_restore(flags);
+
+	*missing = cap > level ? cap - level : 0;
+	return true;
+}
+
+/* Clear the pages on @list and put them in @c's stash. */
+static void refill_clean(struct lab_cpu *c, struct list_head *list)
+{
+	struct page *page;
+	unsigned int nr = 0;
+
+	list_for_each_entry(page, list, lru) {
+		clear_highpage(page);
+		nr++;
+		cond_resched();
+	}
+	c->stat[LAB_PAGES_CLEARED] += nr;
+	stash_add(c, list, nr);
+}
+
+static void refill_fn(struct work_struct *work)
+{
+	struct lab_cpu *c = container_of(to_delayed_work(work),
+					 struct lab_cpu, refill);
+	unsigned int missing, got = 0;
+	LIST_HEAD(excess);
+	LIST_HEAD(dirty);
+
+	if (!refill_collect(c, &dirty, &excess, &missing))
+		return;
+	free_page_list(&excess);
+	refill_clean(c, &dirty);
+	if (missing)
+		got = fill(c, missing);
+
+	c->stat[LAB_REFILL_RUNS]++;
+	c->stat[LAB_PAGES_REFILLED] += got;
+	if (got < missing)
+		c->stat[LAB_REFILL_FAILURES]++;
+
+	if (got < missing)
+		queue_delayed_work_on(c->cpu, lab_wq, &c->refill, LAB_BACKOFF);
+}
+
+/* Free every page of @c's pool.  The pool must be idle. */
+static void drain(struct lab_cpu *c)
+{
+	unsigned long flags, nr;
+	LIST_HEAD(list);
+
+	raw_spin_lock_irqsave(&c->stash_lock, flags);
+	stash_take(c, &list, c->nr_stash);
+	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
+
+	list_splice_init(&c->dirty, &list);
+	c->nr_dirty = 0;
+	while (c->nr_hot)
+		list_add(&c->hot[--c->nr_hot]->lru, &list);
+	nr = list_count_nodes(&list);
+	atomic_long_add(nr, &c->released);
+	free_page_list(&list);
+}
+
+/**
+ * lab_cpu_prepare() - fill the pool of a CPU about to come online
+ * @cpu: the CPU
+ *
+ * Also called for every online CPU when the module loads.  While the module
+ * loads a shortfall fails the load; later it only delays the pool, which its
+ * first get below low_watermark schedules for refill.
+ *
+ * Context: Process context, CPU hotplug lock held.  Sleeps.
+ * Return: 0, or -ENOMEM if the module is loading and the pool could not be
+ * filled.
+ */
+int lab_cpu_prepare(unsigned int cpu)
+{
+	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+	unsigned int cap = capacity();
+
+	if (fill(c, cap - pool_level(c)) + pool_level(c) < cap) {
+		if (!READ_ONCE(lab_live))
+			return -ENOMEM;
+	}
+	c->min_level = pool_level(c);
+	return 0;
+}
+
+/**
+ * lab_cpu_dead() - drain the pool of a CPU that went offline
+ * @cpu: the CPU
+ *
+ * Also called, while the module loads, for the CPUs already filled when the
+ * fill of another one failed.
+ *
+ * Context: Process context, CPU hotplug lock held.  Sleeps.
+ * Return: 0.
+ */
+int lab_cpu_dead(unsigned int cpu)
+{
+	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+
+	cancel_delayed_work_sync(&c->refill);
+	drain(c);
+	return 0;
+}
+
+/**
+ * lab_reserve_sync() - bring every online pool to capacity now
+ *
+ * Queues the refill worker of every online CPU without delay and waits for
+ * it: returned pages are cleared, pools are topped up or trimmed to
+ * pages_per_cpu.
+ *
+ * Context: Process context.  Sleeps.
+ */
+void lab_reserve_sync(void)
+{
+	unsigned int cpu;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		mod_delayed_work_on(cpu, lab_wq,
+				    &per_cpu_ptr(lab_cpus, cpu)->refill, 0);
+	for_each_online_cpu(cpu)
+		flush_delayed_work(&per_cpu_ptr(lab_cpus, cpu)->refill);
+	cpus_read_unlock();
+}
+EXPORT_SYMBOL_IF_KUNIT(lab_reserve_sync);
+
+/**
+ * lab_reserve_snapshot() - read one CPU's pool and counters
+ * @cpu: the CPU
+ * @snap: where to put them
+ *
+ * The values are read without stopping the CPU: each is exact, their sum
+ * may be off by the operations in flight.
+ *
+ * Context: Any context.
+ */
+void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap)
+{
+	const struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+	unsigned int i;
+
+	for (i = 0; i < LAB_NR_STATS; i++)
+		snap->stat[i] = READ_ONCE(c->stat[i]);
+	snap->stat[LAB_PAGES_ALLOCATED] = atomic_long_read(&c->allocated);
+	snap->stat[LAB_PAGES_RELEASED] = atomic_long_read(&c->released);
+	snap->level = READ_ONCE(c->nr_hot) + READ_ONCE(c->nr_dirty) +
+		      READ_ONCE(c->nr_stash);
+	snap->min_level = READ_ONCE(c->min_level);
+}
+EXPORT_SYMBOL_IF_KUNIT(lab_reserve_snapshot);
+
+/**
+ * lab_reserve_init() - allocate the per-CPU pools, empty
+ *
+ * Context: Process context.  Sleeps.
+ * Return: 0 or -ENOMEM.
+ */
+int lab_reserve_init(void)
+{
+	unsigned int cpu;
+
+	lab_wq = alloc_workqueue("labyrinth", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!lab_wq)
+		return -ENOMEM;
+	lab_cpus = alloc_percpu(struct lab_cpu);
+	if (!lab_cpus) {
+		destroy_workqueue(lab_wq);
+		return -ENOMEM;
+	}
+	for_each_possible_cpu(cpu) {
+		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+
+		INIT_LIST_HEAD(&c->dirty);
+		INIT_LIST_HEAD(&c->stash);
+		raw_spin_lock_init(&c->stash_lock);
+		local_set(&c->active, 0);
+		c->cpu = cpu;
+		INIT_DELAYED_WORK(&c->refill, refill_fn);
+	}
+	return 0;
+}
+
+/**
+ * lab_reserve_exit() - stop the workers, drain every pool, free the pools
+ *
+ * Reports, once, the pages users took and never gave back.
+ *
+ * Context: Process context, no user of the reserve left.  Sleeps.
+ */
+void lab_reserve_exit(void)
+{
+	long allocated = 0, released = 0;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		cancel_delayed_work_sync(&per_cpu_ptr(lab_cpus, cpu)->refill);
+	destroy_workqueue(lab_wq);
+
+	for_each_possible_cpu(cpu) {
+		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+
+		drain(c);
+		allocated += atomic_long_read(&c->allocated);
+		released += atomic_long_read(&c->released);
+	}
+	if (allocated > released)
+		pr_warn("%ld pages were never given back\n",
+			allocated - released);
+	pr_info("unloaded: %ld pages allocated, %ld released\n",
+		allocated, released);
+	free_percpu(lab_cpus);
+}
