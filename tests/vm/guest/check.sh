@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest tests: labyrinth as users load it.  Sourced by /init (labmode=check)
+# on both kernels; the KUnit suite runs where the kernel has KUnit.
+
+ko=$LAB_KO/labyrinth.ko
+ncpu=$(nproc)
+
+# refuse NAME ARGS...: insmod with ARGS fails with EINVAL and one pr_err line.
+refuse() {
+	name=$1
+	shift
+	dmesg -c > /dev/null
+	if insmod "$ko" "$@" 2> /tmp/err; then
+		rmmod labyrinth
+		fail "$name" "insmod $* succeeded"
+		return
+	fi
+	# busybox insmod tries finit_module, then init_module: count distinct
+	lines=$(dmesg | grep 'labyrinth: .*rejected' | sed 's/^\[[^]]*\] //' |
+		sort -u | wc -l)
+	if grep -q 'Invalid argument' /tmp/err && [ "$lines" = 1 ]; then
+		pass "$name"
+	else
+		fail "$name" "$(cat /tmp/err); $lines pr_err lines"
+	fi
+}
+
+test_bad_load_parameters() {
+	refuse insmod_refuses_zero_pages_per_cpu pages_per_cpu=0
+	refuse insmod_refuses_negative_pages_per_cpu pages_per_cpu=-1
+	refuse insmod_refuses_pages_per_cpu_above_bound pages_per_cpu=100000
+	refuse insmod_refuses_non_numeric_pages_per_cpu pages_per_cpu=lots
+	refuse insmod_refuses_zero_low_watermark low_watermark=0
+	refuse insmod_refuses_low_watermark_above_pages pages_per_cpu=8 low_watermark=9
+	refuse insmod_refuses_bad_fallback fallback=maybe
+	check no_module_left_after_refusals sh -c '! grep -q "^labyrinth " /proc/modules'
+}
+
+# level_is N: every online CPU's pool holds N pages and the sum adds up.
+levels_are() {
+	awk -v n="$1" '$2 != n || $3 != n { bad = 1 } END { exit bad }' \
+		/sys/kernel/debug/labyrinth/cpus &&
+	[ "$(labstat pages_held)" = $(($1 * $(wc -l < /sys/kernel/debug/labyrinth/cpus))) ]
+}
+
+test_default_load() {
+	check insmod_with_defaults insmod "$ko"
+	check default_pages_per_cpu_is_128 [ "$(param pages_per_cpu)" = 128 ]
+	check every_cpu_filled_at_load levels_are 128
+	check cpus_has_a_line_per_online_cpu \
+		[ "$(wc -l < /sys/kernel/debug/labyrinth/cpus)" = "$ncpu" ]
+	check stats_capacity_is_pages_times_cpus \
+		[ "$(labstat capacity)" = $((128 * ncpu)) ]
+	check debugfs_files_root_only sh -c \
+		'ls -l /sys/kernel/debug/labyrinth/ | grep -v "^total" | grep -v "^-r--------" | grep -q . && exit 1 || exit 0'
+	check accounting_balanced_after_load \
+		[ "$(labstat pages_in_use)" = 0 ]
+}
+
+# set_param NAME VALUE: a runtime write that must succeed.
+set_param() {
+	echo "$2" > "/sys/module/labyrinth/parameters/$1" 2> /dev/null
+}
+
+# rejects NAME PARAM VALUE: the write fails and the value is unchanged.
+rejects() {
+	before=$(param "$2")
+	if set_param "$2" "$3"; then
+		fail "$1" "write of '$3' to $2 accepted"
+	elif [ "$(param "$2")" != "$before" ]; then
+		fail "$1" "$2 changed to $(param "$2")"
+	else
+		pass "$1"
+	fi
+}
+
+test_runtime_parameters() {
+	check runtime_grow_pages_per_cpu set_param pages_per_cpu 256
+	check grow_fills_every_pool levels_are 256
+	rejects runtime_rejects_zero_pages_per_cpu pages_per_cpu 0
+	rejects runtime_rejects_non_numeric pages_per_cpu abc
+	rejects runtime_rejects_pages_above_bound pages_per_cpu 99999999
+	rejects runtime_rejects_pages_below_low_watermark pages_per_cpu 16
+	rejects runtime_rejects_low_watermark_above_pages low_watermark 300
+	rejects runtime_rejects_bad_fallback fallback maybe
+	check pools_unchanged_by_rejected_writes levels_are 256
+	check runtime_lower_low_watermark set_param low_watermark 8
+	check runtime_shrink_pages_per_cpu set_param pages_per_cpu 16
+	check shrink_trims_every_pool levels_are 16
+	check runtime_fallback_off set_param fallback 0
+	check fallback_reads_back_off [ "$(param fallback)" = N ]
+	set_param fallback 1
+	set_param pages_per_cpu 128
+	set_param low_watermark 32
+	check accounting_balanced_after_resizes [ "$(labstat pages_in_use)" = 0 ]
+}
+
+test_cpu_hotplug() {
+	cpu1=/sys/devices/system/cpu/cpu1/online
+	if [ ! -w "$cpu1" ]; then
+		fail cpu1_can_go_offline "no $cpu1"
+		return
+	fi
+	for round in 1 2 3; do
+		echo 0 > "$cpu1" || fail "cpu1_offline_round_$round" "write failed"
+		if [ "$(wc -l < /sys/kernel/debug/labyrinth/cpus)" = 1 ] &&
+		   [ "$(labstat pages_held)" = 128 ]; then
+			pass "offline_cpu_pool_drained_round_$round"
+		else
+			fail "offline_cpu_pool_drained_round_$round" \
+				"held $(labstat pages_held)"
+		fi
+		echo 1 > "$cpu1" || fail "cpu1_online_round_$round" "write failed"
+		check "online_cpu_pool_filled_round_$round" levels_are 128
+	done
+	check accounting_balanced_after_hotplug [ "$(labstat pages_in_use)" = 0 ]
+}
+
+test_demo_client() {
+	[ -f "$LAB_KO/labyrinth_demo.ko" ] || { fail demo_module_built "missing"; return; }
+	s0=$(($(labstat served_local) + $(labstat stolen) + $(labstat fallback)))
+	check demo_runs insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=1500
+	sum=/sys/kernel/debug/labyrinth_demo/summary
+	taken=$(field "$sum" taken)
+	s1=$(($(labstat served_local) + $(labstat stolen) + $(labstat fallback)))
+	check demo_took_pages_in_hardirq [ "${taken:-0}" -gt 0 ]
+	check demo_no_failures [ "$(field "$sum" failed)" = 0 ]
+	check demo_no_corruption [ "$(field "$sum" corrupted)" = 0 ]
+	check demo_returned_every_page [ "$(field "$sum" returned)" = "$taken" ]
+	check served_counters_add_up_to_demo_gets [ $((s1 - s0)) = "$taken" ]
+	rmmod labyrinth_demo
+	lab_reserve_settle
+	check no_page_in_use_after_demo [ "$(labstat pages_in_use)" = 0 ]
+}
+
+# Let the refill workers finish what the last test started.
+lab_reserve_settle() {
+	v=$(param pages_per_cpu)
+	set_param pages_per_cpu "$v"
+}
+
+# test_unload_accounting WHEN: rmmod reports every page released.
+test_unload_accounting() {
+	dmesg -c > /dev/null
+	check "rmmod_labyrinth_$1" rmmod labyrinth
+	line=$(dmesg | grep 'labyrinth: unloaded:')
+	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, \([0-9]*\) released.*/\1/p')
+	r=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, \([0-9]*\) released.*/\2/p')
+	if [ -n "$a" ] && [ "$a" = "$r" ] && ! dmesg | grep -q 'never given back'; then
+		pass "every_page_released_at_unload_$1"
+	else
+		fail "every_page_released_at_unload_$1" "'$line'"
+	fi
+}
+
+# Free pages as the page allocator sees them: the buddy lists
+# (nr_free_pages) plus the per-CPU free lists, which hold thousands of pages
+# on a 1 GiB guest and are not counted in nr_free_pages.
+free_pages() {
+	awk '$1 == "count:" { n += $2 } END { print n }' /proc/zoneinfo |
+		{ read -r pcp; echo $(($(vmstat nr_free_pages) + pcp)); }
+}
+
+# The page allocator's view: a large reserve really takes its pages and
+# gives all of them back.  Tolerance: 256 pages (1 MiB), for the module's
+# own text, data and the page tables and slabs that loading touches,
+# against a reserve of 2048 pages per CPU: losing an eighth of one CPU's
+# pool fails.
+test_free_pages_restored() {
+	f0=$(free_pages)
+	insmod "$ko" pages_per_cpu=2048 low_watermark=512 ||
+		{ fail large_reserve_loads "insmod failed"; return; }
+	f1=$(free_pages)
+	check large_reserve_takes_its_pages [ $((f0 - f1)) -ge $((2048 * ncpu)) ]
+	check rmmod_large_reserve rmmod labyrinth
+	f2=$(free_pages)
+	if [ $((f0 - f2)) -le 256 ]; then
+		pass nr_free_pages_restored_after_unload
+	else
+		fail nr_free_pages_restored_after_unload "before $f0, loaded $f1, after $f2"
+		dmesg | tail -n 5
+	fi
+}
+
+test_kunit_suite() {
+	[ -f "$LAB_KO/labyrinth_kunit.ko" ] || return 0
+	fpa=/sys/kernel/debug/fail_page_alloc
+	# Fail every allocation of a task that asks for it (make_it_fail),
+	# and nothing else.
+	echo Y > $fpa/task-filter
+	echo N > $fpa/ignore-gfp-wait
+	echo N > $fpa/ignore-gfp-highmem
+	echo 0 > $fpa/verbose
+	echo -1 > $fpa/times
+	echo 1 > $fpa/interval
+	echo 100 > $fpa/probability
+	insmod "$ko" pages_per_cpu=64 low_watermark=16 ||
+		{ fail kunit_labyrinth_loads "insmod failed"; return; }
+	insmod "$LAB_KO/labyrinth_kunit.ko"
+	{
+		echo LAB-KTAP-BEGIN
+		cat /sys/kernel/debug/kunit/labyrinth/results
+		echo LAB-KTAP-END
+	} > "$LAB_RESULTS"
+	rmmod labyrinth_kunit
+	echo 0 > $fpa/probability
+	test_unload_accounting after_kunit
+}
+
+test_bad_load_parameters
+test_default_load
+test_runtime_parameters
+test_cpu_hotplug
+test_demo_client
+test_unload_accounting after_use
+test_free_pages_restored
+test_kunit_suite

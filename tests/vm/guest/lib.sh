@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers of the guest scripts.  Results go to the second serial
+# port, one line each, which the host counts:
+#   LAB-TEST ok <name>
+#   LAB-TEST not ok <name>: <why>
+# KUnit results are copied there whole, between LAB-KTAP-BEGIN/END.
+
+LAB_RESULTS=/dev/ttyS1
+LAB_KO=/lab
+
+pass() {
+	echo "LAB-TEST ok $1" > "$LAB_RESULTS"
+	echo "  ok   $1"
+}
+
+fail() {
+	echo "LAB-TEST not ok $1: $2" > "$LAB_RESULTS"
+	echo "  FAIL $1: $2"
+}
+
+# check NAME COMMAND...: pass if COMMAND succeeds.
+check() {
+	name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "'$*' failed"; fi
+}
+
+# Value of NAME in a "name value" file.
+field() {
+	awk -v k="$2" '$1 == k { print $2 }' "$1"
+}
+
+labstat() {
+	field /sys/kernel/debug/labyrinth/stats "$1"
+}
+
+param() {
+	cat "/sys/module/labyrinth/parameters/$1"
+}
+
+vmstat() {
+	field /proc/vmstat "$1"
+}
+
+# The last kernel log line matching a pattern, or nothing.
+klog_has() {
+	dmesg | grep -q -- "$1"
+}
+
+# Every test ends with these: the kernel must still be clean.
+lab_final_checks() {
+	taint=$(cat /proc/sys/kernel/tainted)
+	# allowed: O (out-of-tree, 4096), E (unsigned, 8192), N (KUnit, 1<<18)
+	bad=$((taint & ~(4096 | 8192 | 262144)))
+	if [ "$bad" -eq 0 ]; then
+		pass "kernel_not_tainted_beyond_OEN"
+	else
+		fail "kernel_not_tainted_beyond_OEN" "tainted=$taint"
+	fi
+	if [ -f /proc/lockdep_stats ]; then
+		dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
+		if [ "$dl" = 1 ]; then
+			pass "lockdep_still_enabled"
+		else
+			fail "lockdep_still_enabled" "debug_locks=$dl"
+		fi
+	fi
+}

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test VM: build labyrinth and its test modules, boot them under QEMU
+# and judge the run.
+#
+#   run.sh check	every test on the 6.12 test kernel and the Debian kernel
+#   run.sh demo		the demo on the Debian kernel
+#   run.sh shell	an interactive shell on the Debian kernel
+#
+# Installs the Debian packages it needs when they are missing (as root).
+set -euo pipefail
+
+mode=${1:?usage: run.sh check|demo|shell}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+vm=$repo/tests/vm
+cache=${LAB_CACHE:-$HOME/.cache/labyrinth}
+build=$repo/build
+timeout_s=${LAB_TIMEOUT:-900}
+passed=0
+failed=0
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+ok() { passed=$((passed + 1)); }
+not_ok() { failed=$((failed + 1)); printf '  FAIL %s\n' "$*"; }
+
+# shellcheck source=tests/vm/lib-host.sh
+. "$vm/lib-host.sh"
+
+case $mode in
+check)
+	ensure_packages "${PKGS_CHECK[@]}"
+	say "building the 6.12 test kernel (base flavour)"
+	ktree=$("$vm/kernel.sh" base)
+	KUNIT_PY=$ktree/source/tools/testing/kunit/kunit.py
+	"$vm/lint.sh" "$ktree" && ok || not_ok "lint: checkpatch and sparse clean"
+	distro_kernel
+	build_modules test612 "$ktree"
+	build_modules distro "$DISTRO_KDIR"
+	boot_and_judge test612 "$ktree/arch/x86/boot/bzImage" check
+	boot_and_judge distro "$DISTRO_IMAGE" check
+	echo
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	;;
+demo)
+	ensure_packages "${PKGS_DEMO[@]}"
+	distro_kernel
+	build_modules distro "$DISTRO_KDIR"
+	boot_and_judge distro "$DISTRO_IMAGE" demo show
+	echo
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	;;
+shell)
+	ensure_packages "${PKGS_DEMO[@]}"
+	distro_kernel
+	build_modules distro "$DISTRO_KDIR"
+	make_initramfs distro
+	boot distro "$DISTRO_IMAGE" shell interactive
+	;;
+*)
+	die "unknown mode '$mode'"
+	;;
+esac
