@@ -6,6 +6,7 @@
 #   make tests         build the test and demo modules in tests/ as well
 #   make demo          boot a VM that shows labyrinth serving hard-IRQ users
 #   make shell         the same VM with an interactive shell
+#   make bench         labyrinth against the kernel's allocators and pools
 #   make check         lint, build both kernels, boot them, run every test
 #   make clean
 
@@ -34,4 +35,7 @@ demo:
 shell:
 	tests/vm/run.sh shell
 
-.PHONY: all modules tests clean check demo shell
+bench:
+	tests/vm/run.sh bench
+
+.PHONY: all modules tests clean check demo shell bench

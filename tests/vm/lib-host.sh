@@ -163,3 +163,11 @@ boot_and_judge() {
 	boot "$@"
 	judge "$1" "$3"
 }
+
+# bench_table NAME TITLE: print the benchmark table of NAME's last bench boot.
+bench_table() {
+	echo
+	echo "### $2"
+	echo
+	tr -d '\r' < "$build/$1/bench.results" | sed -n 's/^LAB-BENCH //p'
+}

@@ -6,6 +6,7 @@
 #
 #   run.sh check	every test on the 6.12 test kernel and the Debian kernel
 #   run.sh demo		the demo on the Debian kernel
+#   run.sh bench	the benchmark, Debian kernel (and objpool on 6.12)
 #   run.sh shell	an interactive shell on the Debian kernel
 #
 # Installs the Debian packages it needs when they are missing (as root).
@@ -50,6 +51,25 @@ demo)
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
 	boot_and_judge distro "$DISTRO_IMAGE" demo show
+	echo
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	;;
+bench)
+	ensure_packages "${PKGS_CHECK[@]}"
+	say "building the 6.12 test kernel (base flavour) for the objpool table"
+	ktree=$("$vm/kernel.sh" base)
+	distro_kernel
+	build_modules distro "$DISTRO_KDIR"
+	build_modules test612 "$ktree"
+	for init in 1 0; do
+		LAB_APPEND="init_on_alloc=$init" boot_and_judge distro \
+			"$DISTRO_IMAGE" bench
+		bench_table distro "init_on_alloc=$init, Debian kernel (production config)"
+	done
+	LAB_APPEND="init_on_alloc=0" boot_and_judge test612 \
+		"$ktree/arch/x86/boot/bzImage" bench
+	bench_table test612 "init_on_alloc=0, 6.12 test kernel (DEBUG kernel: lockdep, DEBUG_VM)"
 	echo
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
