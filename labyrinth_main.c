@@ -12,12 +12,16 @@
 #include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/string_helpers.h>
+#include <kunit/visibility.h>
 
 #include "labyrinth_internal.h"
 
 unsigned int lab_pages_per_cpu = 128;
+EXPORT_SYMBOL_IF_KUNIT(lab_pages_per_cpu);
 unsigned int lab_low_watermark = 32;
+EXPORT_SYMBOL_IF_KUNIT(lab_low_watermark);
 bool lab_fallback = true;
+EXPORT_SYMBOL_IF_KUNIT(lab_fallback);
 
 /*
  * Set, under kernel_param_lock(), once every pool is filled; cleared before

@@ -43,6 +43,7 @@
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
+#include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <kunit/visibility.h>
 #include <asm/local.h>
@@ -72,6 +73,8 @@
  * @released: pages this pool gave back to the page allocator
  * @cpu: the owning CPU
  * @refill: the worker that clears, tops up and trims this pool
+ * @retry_at: when the worker may allocate again after falling short
+ *	(worker only)
  */
 struct lab_cpu {
 	unsigned int nr_hot;
@@ -90,6 +93,7 @@ struct lab_cpu {
 
 	unsigned int cpu;
 	struct delayed_work refill;
+	unsigned long retry_at;
 };
 
 static struct lab_cpu __percpu *lab_cpus;
@@ -128,10 +132,17 @@ static void lab_exit(struct lab_cpu *c)
 	local_dec(&c->active);
 }
 
+/*
+ * Run the refill worker soon.  If it is waiting out a backoff and returned
+ * pages wait to be cleared, run it now: the backoff holds for allocating,
+ * not for clearing.
+ */
 static void kick_refill(struct lab_cpu *c)
 {
 	if (!delayed_work_pending(&c->refill))
 		queue_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
+	else if (c->nr_dirty && timer_pending(&c->refill.timer))
+		mod_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
 }
 
 /* Called by the owner after it took a page: track the level, refill early. */
@@ -511,16 +522,21 @@ static void refill_fn(struct work_struct *work)
 		return;
 	free_page_list(&excess);
 	refill_clean(c, &dirty);
-	if (missing)
-		got = fill(c, missing);
-
 	c->stat[LAB_REFILL_RUNS]++;
-	c->stat[LAB_PAGES_REFILLED] += got;
-	if (got < missing)
-		c->stat[LAB_REFILL_FAILURES]++;
+	if (!missing)
+		return;
 
+	if (time_after_eq(jiffies, c->retry_at)) {
+		got = fill(c, missing);
+		c->stat[LAB_PAGES_REFILLED] += got;
+		if (got < missing) {
+			c->stat[LAB_REFILL_FAILURES]++;
+			c->retry_at = jiffies + LAB_BACKOFF;
+		}
+	}
 	if (got < missing)
-		queue_delayed_work_on(c->cpu, lab_wq, &c->refill, LAB_BACKOFF);
+		queue_delayed_work_on(c->cpu, lab_wq, &c->refill,
+				      max_t(long, c->retry_at - jiffies, 1));
 }
 
 /* Free every page of @c's pool.  The pool must be idle. */

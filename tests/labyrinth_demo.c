@@ -14,6 +14,11 @@
  *
  * The same totals are in /sys/kernel/debug/labyrinth_demo/summary.
  *
+ * With "starve", the module first takes every page the page allocator will
+ * give (GFP_KERNEL | __GFP_NORETRY, then GFP_ATOMIC), and every tick also
+ * tries alloc_page(GFP_ATOMIC) once, to show the reserve serving while the
+ * allocator cannot.  The pages are given back when the run ends.
+ *
  * The set of CPUs (the ring) is fixed when the run starts.  A ring CPU that
  * goes offline mid-run loses nothing: the hrtimer core migrates its timer to
  * a live CPU and work queued for it runs unbound.
@@ -39,6 +44,7 @@ static unsigned int demo_interval_us = 200;
 static unsigned int demo_duration_ms = 3000;
 static unsigned int demo_batch = 4;
 static bool demo_wait = true;
+static bool demo_starve;
 
 /* Layout of a page between labyrinth() and labyrinth_free(). */
 struct demo_page {
@@ -65,6 +71,8 @@ struct demo_cpu {
 	unsigned long taken;
 	unsigned long failed;		/* labyrinth() returned NULL */
 	unsigned long not_hardirq;	/* ticks outside hard-IRQ (must be 0) */
+	unsigned long atomic_tried;	/* alloc_page(GFP_ATOMIC) calls */
+	unsigned long atomic_failed;	/* ... that returned NULL */
 
 	struct llist_head inbox;	/* pages from @prev, to return */
 	struct work_struct work;	/* drains @inbox on this CPU */
@@ -79,6 +87,8 @@ struct demo_totals {
 	unsigned long failed;
 	unsigned long corrupted;
 	unsigned long not_hardirq;
+	unsigned long atomic_tried;
+	unsigned long atomic_failed;
 };
 
 static struct demo_cpu __percpu *demo_cpus;
@@ -87,6 +97,8 @@ static ktime_t demo_period;
 static ktime_t demo_deadline;
 static bool demo_running;
 static struct dentry *demo_debugfs;
+static LIST_HEAD(demo_hoard);		/* pages taken to starve the allocator */
+static unsigned long demo_hoarded;
 static DECLARE_COMPLETION(demo_done);
 
 static void finish_fn(struct work_struct *work);
@@ -150,6 +162,9 @@ MODULE_PARM_DESC(batch, "Pages taken per timer tick (default 4; 1..32)");
 module_param_named(wait, demo_wait, bool, 0444);
 MODULE_PARM_DESC(wait,
 		 "Load returns only after the run and its summary (default 1)");
+module_param_named(starve, demo_starve, bool, 0444);
+MODULE_PARM_DESC(starve,
+		 "Exhaust the page allocator for the run and compare alloc_page(GFP_ATOMIC) (default 0)");
 
 /* Single-writer counter; see struct demo_cpu. */
 static void bump(unsigned long *counter)
@@ -221,6 +236,18 @@ static void hand_over(struct demo_cpu *d, struct llist_node *first,
 	queue_work_on(d->next, system_wq, &r->work);
 }
 
+/* What a driver without labyrinth would get.  Hard-IRQ context. */
+static void try_allocator(struct demo_cpu *d)
+{
+	struct page *page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+
+	bump(&d->atomic_tried);
+	if (page)
+		__free_page(page);
+	else
+		bump(&d->atomic_failed);
+}
+
 static enum hrtimer_restart tick_fn(struct hrtimer *timer)
 {
 	struct demo_cpu *d = container_of(timer, struct demo_cpu, timer);
@@ -228,6 +255,8 @@ static enum hrtimer_restart tick_fn(struct hrtimer *timer)
 
 	if (!in_hardirq())
 		bump(&d->not_hardirq);
+	if (demo_starve)
+		try_allocator(d);
 	first = take_batch(d, &last);
 	if (first)
 		hand_over(d, first, last);
@@ -266,6 +295,8 @@ static void sum_totals(struct demo_totals *t)
 		t->failed += READ_ONCE(d->failed);
 		t->corrupted += READ_ONCE(d->corrupted);
 		t->not_hardirq += READ_ONCE(d->not_hardirq);
+		t->atomic_tried += READ_ONCE(d->atomic_tried);
+		t->atomic_failed += READ_ONCE(d->atomic_failed);
 	}
 }
 
@@ -287,8 +318,44 @@ static void print_summary(void)
 	sum_totals(&t);
 	pr_info("total: taken %lu, returned %lu, failed %lu, corrupted %lu\n",
 		t.taken, t.returned, t.failed, t.corrupted);
+	if (demo_starve)
+		pr_info("alloc_page(GFP_ATOMIC) meanwhile: failed %lu of %lu\n",
+			t.atomic_failed, t.atomic_tried);
 	if (t.taken != t.returned)
 		pr_err("%lu pages not returned\n", t.taken - t.returned);
+}
+
+static unsigned long hoard(gfp_t gfp)
+{
+	unsigned long n = 0;
+	struct page *page;
+
+	while ((page = alloc_page(gfp | __GFP_NOWARN))) {
+		list_add(&page->lru, &demo_hoard);
+		if (!(++n % 1024))
+			cond_resched();
+	}
+	return n;
+}
+
+/* Take every page the allocator gives, without waking the OOM killer. */
+static void starve_allocator(void)
+{
+	demo_hoarded = hoard(GFP_KERNEL | __GFP_NORETRY);
+	demo_hoarded += hoard(GFP_ATOMIC);
+	pr_info("page allocator exhausted: holding %lu pages (%lu MiB)\n",
+		demo_hoarded, demo_hoarded >> (20 - PAGE_SHIFT));
+}
+
+static void release_hoard(void)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, &demo_hoard, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	demo_hoarded = 0;
 }
 
 /*
@@ -306,6 +373,7 @@ static void finish_run(void)
 		hrtimer_cancel(&per_cpu_ptr(demo_cpus, cpu)->timer);
 	for_each_cpu(cpu, &demo_ring)
 		flush_work(&per_cpu_ptr(demo_cpus, cpu)->work);
+	release_hoard();
 	print_summary();
 	WRITE_ONCE(demo_running, false);
 	complete_all(&demo_done);
@@ -376,6 +444,8 @@ static int summary_show(struct seq_file *m, void *unused)
 	seq_printf(m, "failed %lu\n", t.failed);
 	seq_printf(m, "corrupted %lu\n", t.corrupted);
 	seq_printf(m, "not_hardirq %lu\n", t.not_hardirq);
+	seq_printf(m, "atomic_tried %lu\n", t.atomic_tried);
+	seq_printf(m, "atomic_failed %lu\n", t.atomic_failed);
 	seq_printf(m, "running %d\n", READ_ONCE(demo_running));
 	return 0;
 }
@@ -414,6 +484,8 @@ static int __init demo_init(void)
 	debugfs_create_file("summary", 0400, demo_debugfs, NULL,
 			    &summary_fops);
 
+	if (demo_starve)
+		starve_allocator();
 	start_run();
 	/* A fatal signal to insmod ends the run early. */
 	if (demo_wait && wait_for_completion_killable(&demo_done))

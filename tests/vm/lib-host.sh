@@ -104,7 +104,7 @@ boot() {
 	say "booting $name ($mode) under QEMU/TCG, 2 CPUs, timeout ${timeout_s}s"
 	rm -f "$dir/$mode.results"
 	local filter='^  (ok|FAIL) '
-	[ "$how" = show ] && filter='^[^[]|^\[.*labyrinth'
+	[ "$how" = show ] && filter='^(==|\$ |  )'
 	timeout --foreground "$timeout_s" "${qemu[@]}" -append "$append" \
 		-serial stdio -serial "file:$dir/$mode.results" < /dev/null |
 		tr -d '\r' | tee "$dir/$mode.console" |
