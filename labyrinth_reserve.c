@@ -220,26 +220,45 @@ static struct page *take_dirty(struct lab_cpu *c)
 	return page;
 }
 
-/* Take one page from another CPU's stash. */
+/* Take one page from @v's stash, or NULL. */
+static struct page *steal_from(struct lab_cpu *v)
+{
+	struct page *page = NULL;
+	LIST_HEAD(list);
+
+	raw_spin_lock(&v->stash_lock);
+	if (stash_take(v, &list, 1))
+		page = list_first_entry(&list, struct page, lru);
+	raw_spin_unlock(&v->stash_lock);
+	if (!page)
+		return NULL;
+	list_del(&page->lru);
+
+	/* The victim may never take a page itself: refill it now. */
+	if (READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark) &&
+	    !delayed_work_pending(&v->refill))
+		queue_delayed_work_on(v->cpu, lab_wq, &v->refill, 0);
+	return page;
+}
+
+/*
+ * Take one page from another CPU's stash, trying the CPUs after @thief
+ * first so that thieves spread over their victims.
+ */
 static struct page *steal(struct lab_cpu *thief)
 {
 	struct page *page = NULL;
-	unsigned int cpu;
-	LIST_HEAD(list);
+	unsigned int i, cpu;
 
-	for_each_possible_cpu(cpu) {
-		struct lab_cpu *v = per_cpu_ptr(lab_cpus, cpu);
+	for (i = 1; i < nr_cpu_ids && !page; i++) {
+		struct lab_cpu *v;
 
-		if (v == thief || !READ_ONCE(v->nr_stash))
+		cpu = (thief->cpu + i) % nr_cpu_ids;
+		if (!cpu_possible(cpu))
 			continue;
-		raw_spin_lock(&v->stash_lock);
-		stash_take(v, &list, 1);
-		raw_spin_unlock(&v->stash_lock);
-		if (!list_empty(&list)) {
-			page = list_first_entry(&list, struct page, lru);
-			list_del(&page->lru);
-			break;
-		}
+		v = per_cpu_ptr(lab_cpus, cpu);
+		if (READ_ONCE(v->nr_stash))
+			page = steal_from(v);
 	}
 	return page;
 }
