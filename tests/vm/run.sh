@@ -36,11 +36,20 @@ check)
 	say "building the 6.12 test kernel (base flavour)"
 	ktree=$("$vm/kernel.sh" base)
 	KUNIT_PY=$ktree/source/tools/testing/kunit/kunit.py
-	"$vm/lint.sh" "$ktree" && ok || not_ok "lint: checkpatch and sparse clean"
+	if "$vm/lint.sh" "$ktree"; then
+		ok
+	else
+		not_ok "lint: checkpatch and sparse clean"
+	fi
+	say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak)"
+	dtree=$("$vm/kernel.sh" debug)
 	distro_kernel
 	build_modules test612 "$ktree"
+	build_modules debug612 "$dtree"
 	build_modules distro "$DISTRO_KDIR"
 	boot_and_judge test612 "$ktree/arch/x86/boot/bzImage" check
+	LAB_APPEND="page_poison=1" \
+		boot_and_judge debug612 "$dtree/arch/x86/boot/bzImage" check
 	boot_and_judge distro "$DISTRO_IMAGE" check
 	echo
 	echo "$passed passed, $failed failed"

@@ -58,6 +58,17 @@ lab_final_checks() {
 	else
 		fail "kernel_not_tainted_beyond_OEN" "tainted=$taint"
 	fi
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak
+		echo scan > /sys/kernel/debug/kmemleak
+		if grep -q labyrinth /sys/kernel/debug/kmemleak; then
+			fail no_kmemleak_reports_of_labyrinth \
+				"$(grep -c backtrace /sys/kernel/debug/kmemleak) leaks"
+			cat /sys/kernel/debug/kmemleak
+		else
+			pass no_kmemleak_reports_of_labyrinth
+		fi
+	fi
 	if [ -f /proc/lockdep_stats ]; then
 		dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
 		if [ "$dl" = 1 ]; then
