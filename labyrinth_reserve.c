@@ -51,6 +51,9 @@
 #include "labyrinth.h"
 #include "labyrinth_internal.h"
 
+#define CREATE_TRACE_POINTS
+#include "labyrinth_trace.h"
+
 #define LAB_HOT_MAX	32		/* pages in hot[] at most */
 #define LAB_FILL_CHUNK	16		/* pages per bulk allocation */
 #define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
@@ -266,34 +269,32 @@ static struct page *steal(struct lab_cpu *thief)
 /* Owner, interrupts off, hot[] empty: every source after the fast path. */
 static struct page *get_slow(struct lab_cpu *c)
 {
-	struct page *page = NULL;
+	enum lab_stat_item src = LAB_SERVED_LOCAL;
+	struct page *page;
 
 	if (reload_hot(c))
 		page = c->hot[--c->nr_hot];
 	else
 		page = take_dirty(c);
-	if (page) {
-		c->stat[LAB_SERVED_LOCAL]++;
-		note_level(c);
-		return page;
+	if (!page) {
+		kick_refill(c);
+		src = LAB_STOLEN;
+		page = steal(c);
 	}
-	kick_refill(c);
-
-	page = steal(c);
-	if (page) {
-		c->stat[LAB_STOLEN]++;
-		return page;
-	}
-	if (READ_ONCE(lab_fallback)) {
+	if (!page && READ_ONCE(lab_fallback)) {
+		src = LAB_FALLBACK;
 		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
-		if (page) {
-			c->stat[LAB_FALLBACK]++;
+		if (page)
 			atomic_long_inc(&c->allocated);
-			return page;
-		}
 	}
-	c->stat[LAB_FAILED]++;
-	return NULL;
+	if (!page)
+		src = LAB_FAILED;
+
+	c->stat[src]++;
+	if (src == LAB_SERVED_LOCAL)
+		note_level(c);
+	trace_labyrinth_get(c->cpu, src, pool_level(c));
+	return page;
 }
 
 /**
@@ -322,6 +323,8 @@ struct page *labyrinth_get(void)
 			page = c->hot[--c->nr_hot];
 			c->stat[LAB_SERVED_LOCAL]++;
 			note_level(c);
+			trace_labyrinth_get(c->cpu, LAB_SERVED_LOCAL,
+					    pool_level(c));
 		} else {
 			page = get_slow(c);
 		}
@@ -344,15 +347,14 @@ static const char *unpoolable(struct page *page)
 	return NULL;
 }
 
-/* Owner, interrupts off: keep @page if the pool has room. */
-static bool pool_page(struct lab_cpu *c, struct page *page)
+/* Owner, interrupts off: keep @page if the pool has room; say which. */
+static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 {
 	unsigned int cap = capacity();
 
 	if (unlikely(pool_level(c) >= cap)) {
-		c->stat[LAB_PUT_FREED]++;
 		atomic_long_inc(&c->released);
-		return false;
+		return LAB_PUT_FREED;
 	}
 	if (clear_needed()) {
 		list_add_tail(&page->lru, &c->dirty);
@@ -363,8 +365,7 @@ static bool pool_page(struct lab_cpu *c, struct page *page)
 			spill_hot(c);
 		c->hot[c->nr_hot++] = page;
 	}
-	c->stat[LAB_PUT_POOLED]++;
-	return true;
+	return LAB_PUT_POOLED;
 }
 
 /**
@@ -380,10 +381,10 @@ static bool pool_page(struct lab_cpu *c, struct page *page)
  */
 void labyrinth_put(struct page *page)
 {
-	const char *why;
+	enum lab_stat_item res = LAB_PUT_FREED;
 	unsigned long flags;
 	struct lab_cpu *c;
-	bool kept = false;
+	const char *why;
 
 	if (!page)
 		return;
@@ -392,10 +393,9 @@ void labyrinth_put(struct page *page)
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
 	if (likely(lab_enter(c))) {
-		if (likely(!why))
-			kept = pool_page(c, page);
-		else
-			c->stat[LAB_PUT_REJECTED]++;
+		res = likely(!why) ? pool_page(c, page) : LAB_PUT_REJECTED;
+		c->stat[res]++;
+		trace_labyrinth_put(c->cpu, res, pool_level(c));
 		lab_exit(c);
 	}
 	local_irq_restore(flags);
@@ -403,7 +403,7 @@ void labyrinth_put(struct page *page)
 	if (unlikely(why)) {
 		pr_warn_ratelimited("put of a %s page rejected\n", why);
 		put_page(page);
-	} else if (!kept) {
+	} else if (res == LAB_PUT_FREED) {
 		__free_page(page);
 	}
 }
@@ -533,6 +533,7 @@ static void refill_fn(struct work_struct *work)
 {
 	struct lab_cpu *c = container_of(to_delayed_work(work),
 					 struct lab_cpu, refill);
+	u64 start = trace_labyrinth_refill_enabled() ? ktime_get_ns() : 0;
 	unsigned int missing, got = 0;
 	LIST_HEAD(excess);
 	LIST_HEAD(dirty);
@@ -552,6 +553,7 @@ static void refill_fn(struct work_struct *work)
 			c->stat[LAB_REFILL_FAILURES]++;
 			c->retry_at = jiffies + LAB_BACKOFF;
 		}
+		trace_labyrinth_refill(c->cpu, got, ktime_get_ns() - start);
 	}
 	if (got < missing)
 		queue_delayed_work_on(c->cpu, lab_wq, &c->refill,

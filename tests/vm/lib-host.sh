@@ -132,8 +132,10 @@ judge() {
 		summary=$(python3 "$KUNIT_PY" parse "$dir/$mode.ktap" 2>&1 | tee "$dir/$mode.kunit" |
 			  grep 'Testing complete' || true)
 		p=$(echo "$summary" | sed -n 's/.*passed: \([0-9]*\).*/\1/p')
-		f=$(echo "$summary" | grep -o -E '(failed|crashed|errors): [0-9]+' |
-		    awk '{ s += $2 } END { print s + 0 }')
+		f=$(echo "$summary" | awk -F'[:,] *' '{
+			for (i = 1; i < NF; i++)
+				if ($i ~ /(failed|crashed|errors)$/) s += $(i + 1)
+		} END { print s + 0 }')
 		if [ -z "$p" ] || [ "$p" -eq 0 ]; then
 			cat "$dir/$mode.kunit"
 			not_ok "$name: KUnit results parse to passing tests"

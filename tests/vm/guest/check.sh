@@ -134,6 +134,27 @@ test_demo_client() {
 	check no_page_in_use_after_demo [ "$(labstat pages_in_use)" = 0 ]
 }
 
+# The trace system "labyrinth": get, put and refill events with their fields.
+test_tracepoints() {
+	tr=/sys/kernel/tracing
+	if [ ! -d $tr/events/labyrinth ]; then
+		fail tracepoints_registered "no $tr/events/labyrinth"
+		return
+	fi
+	echo > $tr/trace
+	echo 1 > $tr/events/labyrinth/enable
+	insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=300 && rmmod labyrinth_demo
+	lab_reserve_settle
+	echo 0 > $tr/events/labyrinth/enable
+	check trace_get_event_has_cpu_source_level grep -qE \
+		'labyrinth_get: cpu=[0-9]+ source=local level=[0-9]+' $tr/trace
+	check trace_put_event_has_cpu_outcome_level grep -qE \
+		'labyrinth_put: cpu=[0-9]+ outcome=(pooled|freed) level=[0-9]+' $tr/trace
+	check trace_refill_event_has_cpu_pages_duration grep -qE \
+		'labyrinth_refill: cpu=[0-9]+ pages=[0-9]+ duration_ns=[0-9]+' $tr/trace
+	echo > $tr/trace
+}
+
 # Let the refill workers finish what the last test started.
 lab_reserve_settle() {
 	v=$(param pages_per_cpu)
@@ -192,6 +213,7 @@ test_kunit_suite() {
 	echo N > $fpa/ignore-gfp-wait
 	echo N > $fpa/ignore-gfp-highmem
 	echo 0 > $fpa/verbose
+	echo 0 > $fpa/min-order
 	echo -1 > $fpa/times
 	echo 1 > $fpa/interval
 	echo 100 > $fpa/probability
@@ -213,6 +235,7 @@ test_default_load
 test_runtime_parameters
 test_cpu_hotplug
 test_demo_client
+test_tracepoints
 test_unload_accounting after_use
 test_free_pages_restored
 test_kunit_suite

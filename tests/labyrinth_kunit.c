@@ -1,0 +1,934 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite "labyrinth": which source serves a get, what a put does with a
+ * page, the refill worker, gets and puts in hard-IRQ and softirq context,
+ * and the clearing of returned pages.
+ *
+ * Each case starts from full pools (lab_reserve_sync() in the init
+ * function); its exit function gives back every page the case still holds
+ * and syncs again.
+ *
+ * A case checks the counters of the CPU its gets and puts ran on, so it runs
+ * them with preemption disabled ("pinned"): the task cannot migrate, and that
+ * CPU's refill worker, which the gets may kick, cannot run before preemption
+ * is enabled again.  A case that steals runs its gets under stop_machine()
+ * instead: a theft kicks the victim's worker, which must not refill the
+ * victim's stash while the case drains it.  labyrinth_get() and
+ * labyrinth_put() never sleep; KUnit expectations may, so a case checks them
+ * only after its gets and puts.
+ *
+ * Two cases need the page allocator to fail on request: fail_page_alloc set
+ * to fail every allocation of a task with make_it_fail set (task-filter=Y,
+ * probability=100, interval=1, times=-1, min-order=0).  They are skipped
+ * when it does not.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/sort.h>
+#include <linux/spinlock.h>
+#include <linux/stop_machine.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+
+#include "labyrinth.h"
+#include "labyrinth_internal.h"
+
+#define HELD_SLACK	8		/* spare entries in the held-pages array */
+#define CONTEXT_WAIT_MS	10000		/* for a timer or tasklet to run */
+#define REFILL_WAIT_MS	10000		/* for a kicked refill worker */
+#define TAG_MAGIC	0x6c6162797269ULL /* tags a held page */
+#define DIRT		0xa5		/* what a user leaves in a page */
+
+/**
+ * struct lab_test - the state of one test case
+ * @pages: the pages the case holds; the exit function gives them back
+ * @nr: entries in use in @pages
+ * @max: size of @pages
+ * @cap: the pages_per_cpu parameter
+ * @low: the low_watermark parameter
+ * @cpu: the CPU the measured gets and puts ran on
+ * @last: what the last get_one() returned
+ * @steal: drain_stopped() takes from the other CPUs' stashes too
+ * @fail_alloc: drain_stopped() makes the page allocator fail meanwhile
+ * @drained: drain_stopped() reached a get served by neither source
+ * @stolen_from: pages the other CPUs' pools lost in drain_stopped()
+ * @restore_fallback: @fallback is to be written back on exit
+ * @fallback: lab_fallback before the case changed it
+ * @start: @cpu's pool when the case began to measure it
+ * @before: @cpu's pool before the last measured get or put
+ * @after: @cpu's pool after it
+ */
+struct lab_test {
+	struct page **pages;
+	unsigned int nr;
+	unsigned int max;
+	unsigned int cap;
+	unsigned int low;
+	unsigned int cpu;
+	struct page *last;
+	bool steal;
+	bool fail_alloc;
+	bool drained;
+	unsigned int stolen_from;
+	bool restore_fallback;
+	bool fallback;
+	struct lab_cpu_snapshot start;
+	struct lab_cpu_snapshot before;
+	struct lab_cpu_snapshot after;
+};
+
+/**
+ * struct lab_ctx_test - a get and a put run in another context
+ * @timer: runs them in hard-IRQ context
+ * @tasklet: runs them in softirq context
+ * @done: completed once they ran
+ * @cpu: the CPU they ran on
+ * @hardirq: in_hardirq() there
+ * @softirq: in_serving_softirq() there
+ * @irqs_off: irqs_disabled() there
+ * @got: the get returned a page
+ * @before: @cpu's pool before the get
+ * @mid: after the get
+ * @after: after the put
+ */
+struct lab_ctx_test {
+	struct hrtimer timer;
+	struct tasklet_struct tasklet;
+	struct completion done;
+	unsigned int cpu;
+	bool hardirq;
+	bool softirq;
+	bool irqs_off;
+	bool got;
+	struct lab_cpu_snapshot before;
+	struct lab_cpu_snapshot mid;
+	struct lab_cpu_snapshot after;
+};
+
+struct counter {
+	enum lab_stat_item item;
+	const char *name;
+};
+
+#define COUNTER(item)	{ LAB_##item, #item }
+
+/* What a get is counted as: exactly one of these advances by one. */
+static const struct counter get_counters[] = {
+	COUNTER(SERVED_LOCAL), COUNTER(STOLEN), COUNTER(FALLBACK),
+	COUNTER(FAILED),
+};
+
+/* What a put of a page is counted as: exactly one of these advances. */
+static const struct counter put_counters[] = {
+	COUNTER(PUT_POOLED), COUNTER(PUT_FREED), COUNTER(PUT_REJECTED),
+};
+
+/* A lock of the caller, held around a get and a put. */
+static DEFINE_SPINLOCK(caller_lock);
+
+static unsigned long delta(const struct lab_cpu_snapshot *from,
+			   const struct lab_cpu_snapshot *to,
+			   enum lab_stat_item item)
+{
+	return to->stat[item] - from->stat[item];
+}
+
+/* Expect that of @counters only @item advanced from @from to @to, by one. */
+static void expect_counted(struct kunit *test, const struct counter *counters,
+			   unsigned int n, const struct lab_cpu_snapshot *from,
+			   const struct lab_cpu_snapshot *to,
+			   enum lab_stat_item item)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ_MSG(test, delta(from, to, counters[i].item),
+				    counters[i].item == item ? 1UL : 0UL,
+				    "counter %s", counters[i].name);
+}
+
+static void expect_get_counted(struct kunit *test,
+			       const struct lab_cpu_snapshot *from,
+			       const struct lab_cpu_snapshot *to,
+			       enum lab_stat_item item)
+{
+	expect_counted(test, get_counters, ARRAY_SIZE(get_counters), from, to,
+		       item);
+}
+
+static void expect_put_counted(struct kunit *test,
+			       const struct lab_cpu_snapshot *from,
+			       const struct lab_cpu_snapshot *to,
+			       enum lab_stat_item item)
+{
+	expect_counted(test, put_counters, ARRAY_SIZE(put_counters), from, to,
+		       item);
+}
+
+/* Preemption off: the case now measures the CPU it runs on. */
+static void note_cpu(struct lab_test *t)
+{
+	t->cpu = smp_processor_id();
+	lab_reserve_snapshot(t->cpu, &t->start);
+}
+
+static void pin(struct lab_test *t)
+{
+	preempt_disable();
+	note_cpu(t);
+}
+
+static void unpin(void)
+{
+	preempt_enable();
+}
+
+/* Pinned: one labyrinth_get(), between two snapshots; hold the page. */
+static struct page *get_one(struct lab_test *t)
+{
+	struct page *page;
+
+	lab_reserve_snapshot(t->cpu, &t->before);
+	page = labyrinth_get();
+	lab_reserve_snapshot(t->cpu, &t->after);
+	if (page)
+		t->pages[t->nr++] = page;
+	t->last = page;
+	return page;
+}
+
+/* Pinned: one labyrinth_put(), between two snapshots. */
+static void put_one(struct lab_test *t, struct page *page)
+{
+	lab_reserve_snapshot(t->cpu, &t->before);
+	labyrinth_put(page);
+	lab_reserve_snapshot(t->cpu, &t->after);
+}
+
+/* Pinned: take up to @n pages.  Return: the number taken. */
+static unsigned int take(struct lab_test *t, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n && t->nr < t->max; i++)
+		if (!get_one(t))
+			break;
+	return i;
+}
+
+static bool served_by(const struct lab_test *t, enum lab_stat_item item)
+{
+	return delta(&t->before, &t->after, item) == 1;
+}
+
+/*
+ * Pinned: take pages while the local pool serves them and, if @steal, while
+ * the stashes of other CPUs do.  The last get, between @t->before and
+ * @t->after, is the first one served otherwise.
+ * Return: false if @t->pages filled up first.
+ */
+static bool take_while_served(struct lab_test *t, bool steal)
+{
+	while (t->nr < t->max) {
+		get_one(t);
+		if (served_by(t, LAB_SERVED_LOCAL))
+			continue;
+		if (!steal || !served_by(t, LAB_STOLEN))
+			return true;
+	}
+	return false;
+}
+
+/* Pages in the pools of the online CPUs other than @cpu. */
+static unsigned int other_levels(unsigned int cpu)
+{
+	struct lab_cpu_snapshot snap;
+	unsigned int other, sum = 0;
+
+	for_each_online_cpu(other) {
+		if (other == cpu)
+			continue;
+		lab_reserve_snapshot(other, &snap);
+		sum += snap.level;
+	}
+	return sum;
+}
+
+static void set_fallback(struct lab_test *t, bool on)
+{
+	if (!t->restore_fallback) {
+		t->fallback = READ_ONCE(lab_fallback);
+		t->restore_fallback = true;
+	}
+	WRITE_ONCE(lab_fallback, on);
+}
+
+static void set_make_it_fail(bool on)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	current->make_it_fail = on;
+#endif
+}
+
+/* Whether the page allocator fails an order-0 allocation on request. */
+static bool allocator_fails_on_request(void)
+{
+	struct page *page;
+
+	set_make_it_fail(true);
+	page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+	set_make_it_fail(false);
+	if (!page)
+		return true;
+	__free_page(page);
+	return false;
+}
+
+/* See the top of the file for the fail_page_alloc settings needed. */
+static void skip_unless_allocator_fails(struct kunit *test)
+{
+	if (!allocator_fails_on_request())
+		kunit_skip(test, "fail_page_alloc does not fail order 0 for make_it_fail");
+}
+
+static int lab_test_init(struct kunit *test)
+{
+	struct lab_test *t;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t->cap = READ_ONCE(lab_pages_per_cpu);
+	t->low = READ_ONCE(lab_low_watermark);
+	t->max = t->cap * num_possible_cpus() + HELD_SLACK;
+	t->pages = kunit_kcalloc(test, t->max, sizeof(*t->pages), GFP_KERNEL);
+	if (!t->pages)
+		return -ENOMEM;
+	test->priv = t;
+	lab_reserve_sync();
+	return 0;
+}
+
+static void lab_test_exit(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	if (!t)
+		return;
+	if (t->restore_fallback)
+		WRITE_ONCE(lab_fallback, t->fallback);
+	while (t->nr)
+		labyrinth_put(t->pages[--t->nr]);
+	lab_reserve_sync();
+}
+
+static void get_served_from_local_pool(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page;
+
+	pin(t);
+	page = get_one(t);
+	unpin();
+
+	KUNIT_EXPECT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, t->before.level, t->cap);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->cap - 1);
+	expect_get_counted(test, &t->before, &t->after, LAB_SERVED_LOCAL);
+}
+
+static void put_returns_page_to_pool(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page;
+
+	pin(t);
+	page = labyrinth_get();
+	if (page)
+		put_one(t, page);
+	unpin();
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, t->before.level, t->cap - 1);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->cap);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_POOLED);
+}
+
+/*
+ * The extra page is one of the reserve's own, taken before the pools are
+ * refilled: a foreign page would unbalance the pages allocated and released
+ * that the module reports at unload.
+ */
+static void put_beyond_capacity_frees(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page = labyrinth_get();
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	lab_reserve_sync();
+	pin(t);
+	put_one(t, page);
+	unpin();
+
+	KUNIT_EXPECT_EQ(test, t->before.level, t->cap);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->cap);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_FREED);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_RELEASED),
+			1UL);
+}
+
+/*
+ * stop_machine() callback: every other CPU spins with interrupts off, so no
+ * refill worker runs and no one else touches a pool until it returns.
+ */
+static int drain_stopped(void *arg)
+{
+	struct lab_test *t = arg;
+	unsigned int others;
+
+	note_cpu(t);
+	others = other_levels(t->cpu);
+	set_make_it_fail(t->fail_alloc);
+	t->drained = take_while_served(t, t->steal);
+	set_make_it_fail(false);
+	t->stolen_from = others - other_levels(t->cpu);
+	return 0;
+}
+
+/*
+ * Take every page of the local pool and, if @steal, of the other CPUs'
+ * stashes, then one get more: the one the case checks, between @t->before
+ * and @t->after.  With @fail_alloc the page allocator fails meanwhile.
+ */
+static void drain_pools(struct kunit *test, bool steal, bool fail_alloc)
+{
+	struct lab_test *t = test->priv;
+
+	t->steal = steal;
+	t->fail_alloc = fail_alloc;
+	KUNIT_ASSERT_EQ(test, stop_machine(drain_stopped, t, NULL), 0);
+
+	KUNIT_ASSERT_TRUE_MSG(test, t->drained, "the pools never ran dry");
+	KUNIT_EXPECT_EQ(test, t->start.level, t->cap);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->before, LAB_SERVED_LOCAL),
+			(unsigned long)t->cap);
+	KUNIT_EXPECT_EQ(test, t->before.level, 0U);
+	KUNIT_EXPECT_EQ(test, t->after.level, 0U);
+	KUNIT_EXPECT_EQ(test, (unsigned long)t->stolen_from,
+			delta(&t->start, &t->after, LAB_STOLEN));
+}
+
+static void get_steals_when_local_pool_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs a second online CPU");
+	drain_pools(test, false, false);
+
+	KUNIT_EXPECT_NOT_NULL(test, t->last);
+	expect_get_counted(test, &t->before, &t->after, LAB_STOLEN);
+	KUNIT_EXPECT_EQ(test, t->stolen_from, 1U);
+}
+
+static void get_falls_back_when_pools_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	set_fallback(t, true);
+	drain_pools(test, true, false);
+
+	KUNIT_EXPECT_NOT_NULL(test, t->last);
+	expect_get_counted(test, &t->before, &t->after, LAB_FALLBACK);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_ALLOCATED),
+			1UL);
+}
+
+static void get_fails_without_fallback_when_pools_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	set_fallback(t, false);
+	drain_pools(test, true, false);
+
+	KUNIT_EXPECT_NULL(test, t->last);
+	expect_get_counted(test, &t->before, &t->after, LAB_FAILED);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_ALLOCATED),
+			0UL);
+}
+
+static void fallback_failure_returns_null(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	skip_unless_allocator_fails(test);
+	set_fallback(t, true);
+	drain_pools(test, true, true);
+
+	KUNIT_EXPECT_NULL(test, t->last);
+	expect_get_counted(test, &t->before, &t->after, LAB_FAILED);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_ALLOCATED),
+			0UL);
+}
+
+/* work_on_cpu() callback: take the whole pool of this CPU. */
+static long take_whole_reserve(void *arg)
+{
+	struct lab_test *t = arg;
+
+	pin(t);
+	set_make_it_fail(true);
+	take(t, t->cap);
+	set_make_it_fail(false);
+	unpin();
+	return 0;
+}
+
+static void whole_reserve_served_while_allocator_fails(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	unsigned int cpu;
+
+	skip_unless_allocator_fails(test);
+	for_each_online_cpu(cpu) {
+		long ret = work_on_cpu_safe(cpu, take_whole_reserve, t);
+
+		KUNIT_EXPECT_EQ(test, ret, 0L);
+		KUNIT_EXPECT_EQ(test, t->cpu, cpu);
+		KUNIT_EXPECT_EQ(test, t->start.level, t->cap);
+		KUNIT_EXPECT_EQ(test, t->after.level, 0U);
+		KUNIT_EXPECT_EQ(test,
+				delta(&t->start, &t->after, LAB_SERVED_LOCAL),
+				(unsigned long)t->cap);
+		expect_get_counted(test, &t->before, &t->after,
+				   LAB_SERVED_LOCAL);
+	}
+}
+
+/* Pinned: take pages until the level is just below low_watermark. */
+static void take_below_low_watermark(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	unsigned int n = t->cap - t->low + 1, taken;
+
+	pin(t);
+	taken = take(t, n);
+	unpin();
+
+	KUNIT_ASSERT_EQ(test, taken, n);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->after, LAB_SERVED_LOCAL),
+			(unsigned long)n);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->low - 1);
+}
+
+static void refill_worker_restores_level(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	unsigned int taken = t->cap - t->low + 1;
+	struct lab_cpu_snapshot now;
+
+	take_below_low_watermark(test);
+	lab_reserve_sync();
+	lab_reserve_snapshot(t->cpu, &now);
+
+	KUNIT_EXPECT_EQ(test, now.level, t->cap);
+	KUNIT_EXPECT_GE(test, delta(&t->start, &now, LAB_REFILL_RUNS), 1UL);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &now, LAB_PAGES_REFILLED),
+			(unsigned long)taken);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &now, LAB_REFILL_FAILURES), 0UL);
+	KUNIT_EXPECT_LE(test, now.min_level, t->low - 1);
+}
+
+/* Wait for @cpu's pool to hold @level pages.  Return: whether it did. */
+static bool wait_for_level(unsigned int cpu, unsigned int level)
+{
+	unsigned long timeout = jiffies + msecs_to_jiffies(REFILL_WAIT_MS);
+	struct lab_cpu_snapshot snap;
+
+	for (;;) {
+		lab_reserve_snapshot(cpu, &snap);
+		if (snap.level == level)
+			return true;
+		if (time_after(jiffies, timeout))
+			return false;
+		msleep(20);
+	}
+}
+
+/* No lab_reserve_sync() here: only the gets can have kicked the worker. */
+static void get_below_low_watermark_kicks_refill(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	take_below_low_watermark(test);
+
+	KUNIT_EXPECT_TRUE_MSG(test, wait_for_level(t->cpu, t->cap),
+			      "pool of CPU %u not refilled within %u ms",
+			      t->cpu, REFILL_WAIT_MS);
+}
+
+/* In the context under test: a get and a put, between snapshots. */
+static void get_put_here(struct lab_ctx_test *x)
+{
+	struct page *page;
+
+	x->hardirq = in_hardirq();
+	x->softirq = in_serving_softirq();
+	x->irqs_off = irqs_disabled();
+	x->cpu = smp_processor_id();
+	lab_reserve_snapshot(x->cpu, &x->before);
+	page = labyrinth_get();
+	lab_reserve_snapshot(x->cpu, &x->mid);
+	x->got = page;
+	labyrinth_put(page);
+	lab_reserve_snapshot(x->cpu, &x->after);
+}
+
+static struct lab_ctx_test *ctx_test_alloc(struct kunit *test)
+{
+	struct lab_ctx_test *x = kunit_kzalloc(test, sizeof(*x), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	init_completion(&x->done);
+	return x;
+}
+
+static bool wait_ran(struct lab_ctx_test *x)
+{
+	return wait_for_completion_timeout(&x->done,
+					   msecs_to_jiffies(CONTEXT_WAIT_MS));
+}
+
+/* The get was served by the full local pool and the put refilled it. */
+static void expect_served_and_pooled(struct kunit *test,
+				     const struct lab_ctx_test *x)
+{
+	struct lab_test *t = test->priv;
+
+	KUNIT_EXPECT_TRUE(test, x->got);
+	KUNIT_EXPECT_EQ(test, x->before.level, t->cap);
+	KUNIT_EXPECT_EQ(test, x->mid.level, t->cap - 1);
+	KUNIT_EXPECT_EQ(test, x->after.level, t->cap);
+	expect_get_counted(test, &x->before, &x->mid, LAB_SERVED_LOCAL);
+	expect_put_counted(test, &x->mid, &x->after, LAB_PUT_POOLED);
+}
+
+static enum hrtimer_restart hardirq_get_put(struct hrtimer *timer)
+{
+	struct lab_ctx_test *x = container_of(timer, struct lab_ctx_test,
+					      timer);
+
+	get_put_here(x);
+	complete(&x->done);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * A hard hrtimer callback runs in hard-IRQ context on every kernel, so
+ * PROVE_RAW_LOCK_NESTING reports any spinlock_t the get or the put takes.
+ */
+static void get_put_in_hardirq_hrtimer(struct kunit *test)
+{
+	struct lab_ctx_test *x = ctx_test_alloc(test);
+	bool ran;
+
+	hrtimer_init(&x->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	x->timer.function = hardirq_get_put;
+	hrtimer_start(&x->timer, ns_to_ktime(100 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_HARD);
+	ran = wait_ran(x);
+	hrtimer_cancel(&x->timer);
+
+	KUNIT_ASSERT_TRUE_MSG(test, ran, "the hrtimer did not run");
+	KUNIT_EXPECT_TRUE(test, x->hardirq);
+	KUNIT_EXPECT_TRUE(test, x->irqs_off);
+	expect_served_and_pooled(test, x);
+}
+
+static void softirq_get_put(struct tasklet_struct *tl)
+{
+	struct lab_ctx_test *x = from_tasklet(x, tl, tasklet);
+
+	get_put_here(x);
+	complete(&x->done);
+}
+
+static void get_put_in_softirq(struct kunit *test)
+{
+	struct lab_ctx_test *x = ctx_test_alloc(test);
+	bool ran;
+
+	tasklet_setup(&x->tasklet, softirq_get_put);
+	tasklet_schedule(&x->tasklet);
+	ran = wait_ran(x);
+	tasklet_kill(&x->tasklet);
+
+	KUNIT_ASSERT_TRUE_MSG(test, ran, "the tasklet did not run");
+	KUNIT_EXPECT_TRUE(test, x->softirq);
+	KUNIT_EXPECT_FALSE(test, x->hardirq);
+	expect_served_and_pooled(test, x);
+}
+
+static void get_put_under_spinlock_with_irqs_off(struct kunit *test)
+{
+	struct lab_ctx_test *x = ctx_test_alloc(test);
+	unsigned long flags;
+
+	spin_lock_irqsave(&caller_lock, flags);
+	get_put_here(x);
+	spin_unlock_irqrestore(&caller_lock, flags);
+
+	KUNIT_EXPECT_TRUE(test, x->irqs_off);
+	expect_served_and_pooled(test, x);
+}
+
+/*
+ * Pinned: make room in the local pool, then put @page.  The pool is below
+ * capacity, so only a rejection keeps @page out of it.
+ */
+static void put_with_room(struct kunit *test, struct page *page)
+{
+	struct lab_test *t = test->priv;
+	struct page *room;
+
+	pin(t);
+	room = get_one(t);
+	put_one(t, page);
+	unpin();
+
+	KUNIT_EXPECT_NOT_NULL(test, room);
+	KUNIT_EXPECT_EQ(test, t->before.level, t->cap - 1);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->cap - 1);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
+}
+
+static void put_rejects_compound_page(struct kunit *test)
+{
+	struct page *page = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	put_with_room(test, page);
+}
+
+static void put_rejects_shared_page(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	get_page(page);
+	put_with_room(test, page);
+
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	/* Whatever the put did, release only a reference that still exists. */
+	if (page_ref_count(page))
+		put_page(page);
+}
+
+static void put_null_is_noop(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	pin(t);
+	lab_reserve_snapshot(t->cpu, &t->before);
+	labyrinth_put(NULL);
+	labyrinth_free(NULL);
+	lab_reserve_snapshot(t->cpu, &t->after);
+	unpin();
+
+	KUNIT_EXPECT_MEMEQ(test, &t->before, &t->after, sizeof(t->before));
+}
+
+static void labyrinth_returns_usable_address(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	void *addr;
+
+	pin(t);
+	addr = labyrinth();
+	lab_reserve_snapshot(t->cpu, &t->before);
+	if (addr) {
+		memset(addr, DIRT, PAGE_SIZE);
+		labyrinth_free(addr);
+	}
+	lab_reserve_snapshot(t->cpu, &t->after);
+	unpin();
+
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(addr));
+	KUNIT_EXPECT_TRUE(test, virt_addr_valid(addr));
+	expect_get_counted(test, &t->start, &t->before, LAB_SERVED_LOCAL);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_POOLED);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->start.level);
+}
+
+struct tag {
+	u64 magic;
+	u64 index;
+};
+
+static void tag_pages(struct lab_test *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr; i++) {
+		struct tag *tag = page_address(t->pages[i]);
+
+		tag->magic = TAG_MAGIC;
+		tag->index = i;
+	}
+}
+
+/* A page served twice carries the tag of its second holder. */
+static void expect_tags_kept(struct kunit *test, const struct lab_test *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr; i++) {
+		const struct tag *tag = page_address(t->pages[i]);
+
+		KUNIT_EXPECT_EQ(test, tag->magic, TAG_MAGIC);
+		KUNIT_EXPECT_EQ_MSG(test, tag->index, (u64)i,
+				    "page %u is also held as page %llu", i,
+				    tag->index);
+	}
+}
+
+static int cmp_pfn(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static unsigned int count_duplicates(struct kunit *test,
+				     const struct lab_test *t)
+{
+	unsigned long *pfns;
+	unsigned int i, dups = 0;
+
+	pfns = kunit_kmalloc_array(test, t->nr, sizeof(*pfns), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pfns);
+	for (i = 0; i < t->nr; i++)
+		pfns[i] = page_to_pfn(t->pages[i]);
+	sort(pfns, t->nr, sizeof(*pfns), cmp_pfn, NULL);
+	for (i = 1; i < t->nr; i++)
+		dups += pfns[i] == pfns[i - 1];
+	return dups;
+}
+
+static void no_page_served_twice(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	set_fallback(t, false);
+	drain_pools(test, true, false);
+
+	KUNIT_EXPECT_NULL(test, t->last);
+	KUNIT_EXPECT_EQ(test, t->nr, t->cap + t->stolen_from);
+	tag_pages(t);
+	expect_tags_kept(test, t);
+	KUNIT_EXPECT_EQ(test, count_duplicates(test, t), 0U);
+}
+
+/* Every held page is all zeroes, and @dirtied is one of them. */
+static void expect_held_pages_cleared(struct kunit *test,
+				      const struct lab_test *t,
+				      const struct page *dirtied)
+{
+	bool seen = false;
+	unsigned int i;
+
+	for (i = 0; i < t->nr; i++) {
+		KUNIT_EXPECT_NULL_MSG(test,
+				      memchr_inv(page_address(t->pages[i]), 0,
+						 PAGE_SIZE),
+				      "page %u of %u served with old data",
+				      i, t->nr);
+		seen |= t->pages[i] == dirtied;
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, seen, "the dirtied page was not served");
+}
+
+/*
+ * Dirty a page and put it back, sync (the worker clears it), then take the
+ * whole local pool: the dirtied page must come back, cleared.  The task
+ * stays on one CPU throughout, so the page is in the pool it drains.
+ */
+static void served_pages_are_cleared_when_init_on_alloc(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	unsigned long cleared = 0;
+	struct page *dirtied;
+	unsigned int cpu, taken;
+
+	if (!want_init_on_alloc(0))
+		kunit_skip(test, "init_on_alloc is off");
+	migrate_disable();
+	pin(t);
+	dirtied = labyrinth_get();
+	if (dirtied) {
+		memset(page_address(dirtied), DIRT, PAGE_SIZE);
+		put_one(t, dirtied);
+		cleared = t->after.stat[LAB_PAGES_CLEARED];
+	}
+	unpin();
+	cpu = t->cpu;
+	lab_reserve_sync();
+	pin(t);
+	taken = take(t, t->cap);
+	unpin();
+	migrate_enable();
+
+	KUNIT_ASSERT_NOT_NULL(test, dirtied);
+	KUNIT_ASSERT_EQ(test, t->cpu, cpu);
+	KUNIT_EXPECT_EQ(test, t->start.stat[LAB_PAGES_CLEARED] - cleared, 1UL);
+	KUNIT_EXPECT_EQ(test, taken, t->cap);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->after, LAB_SERVED_LOCAL),
+			(unsigned long)t->cap);
+	expect_held_pages_cleared(test, t, dirtied);
+}
+
+static struct kunit_case labyrinth_cases[] = {
+	KUNIT_CASE(get_served_from_local_pool),
+	KUNIT_CASE(put_returns_page_to_pool),
+	KUNIT_CASE(put_beyond_capacity_frees),
+	KUNIT_CASE(get_steals_when_local_pool_empty),
+	KUNIT_CASE(get_falls_back_when_pools_empty),
+	KUNIT_CASE(get_fails_without_fallback_when_pools_empty),
+	KUNIT_CASE(fallback_failure_returns_null),
+	KUNIT_CASE(whole_reserve_served_while_allocator_fails),
+	KUNIT_CASE(refill_worker_restores_level),
+	KUNIT_CASE(get_below_low_watermark_kicks_refill),
+	KUNIT_CASE(get_put_in_hardirq_hrtimer),
+	KUNIT_CASE(get_put_in_softirq),
+	KUNIT_CASE(get_put_under_spinlock_with_irqs_off),
+	KUNIT_CASE(put_rejects_compound_page),
+	KUNIT_CASE(put_rejects_shared_page),
+	KUNIT_CASE(put_null_is_noop),
+	KUNIT_CASE(labyrinth_returns_usable_address),
+	KUNIT_CASE(no_page_served_twice),
+	KUNIT_CASE(served_pages_are_cleared_when_init_on_alloc),
+	{}
+};
+
+static struct kunit_suite labyrinth_suite = {
+	.name = "labyrinth",
+	.init = lab_test_init,
+	.exit = lab_test_exit,
+	.test_cases = labyrinth_cases,
+};
+
+kunit_test_suite(labyrinth_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the labyrinth page reserve");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
