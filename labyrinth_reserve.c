@@ -56,6 +56,7 @@
 
 #define LAB_HOT_MAX	32		/* pages in hot[] at most */
 #define LAB_FILL_CHUNK	16		/* pages per bulk allocation */
+#define LAB_CLEAR_BATCH	16		/* returned pages cleared per round */
 #define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
 #define LAB_GFP_FILL	(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)
 
@@ -77,7 +78,7 @@
  * @cpu: the owning CPU
  * @refill: the worker that clears, tops up and trims this pool
  * @retry_at: when the worker may allocate again after falling short
- *	(worker only)
+ *	(worker; lab_reserve_sync() resets it)
  */
 struct lab_cpu {
 	unsigned int nr_hot;
@@ -447,14 +448,17 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 }
 
 /*
- * Allocate up to @want pages on @c's node into its stash.  The caller is the
- * owner or the pool is idle.  Return: the number of pages added.
+ * Allocate up to @want pages on @c's node into its stash; @added says how
+ * many found room there (the others are freed).  The caller is the owner or
+ * the pool is idle.  Return: the number of pages allocated.
  */
-static unsigned int fill(struct lab_cpu *c, unsigned int want)
+static unsigned int fill(struct lab_cpu *c, unsigned int want,
+			 unsigned int *added)
 {
 	int nid = cpu_to_node(c->cpu);
 	unsigned int done = 0;
 
+	*added = 0;
 	while (done < want) {
 		struct page *pages[LAB_FILL_CHUNK] = { };
 		unsigned int i, nr, got;
@@ -467,22 +471,31 @@ static unsigned int fill(struct lab_cpu *c, unsigned int want)
 				list_add_tail(&pages[i]->lru, &list);
 
 		atomic_long_add(got, &c->allocated);
-		done += stash_add(c, &list, got);
+		*added += stash_add(c, &list, got);
+		done += got;
 		if (got < nr)
 			break;
 	}
 	return done;
 }
 
+/* What one round of the refill worker works on. */
+struct lab_refill {
+	struct list_head dirty;		/* returned pages to clear */
+	struct list_head excess;	/* pages above capacity, to free */
+	unsigned int nr_dirty;
+	unsigned int missing;		/* pages below capacity */
+};
+
 /*
- * The owner's side of a refill, in one interrupts-off section: take the
- * dirty list, trim what lies above capacity, and say how many pages are
- * missing.  Return: false if this worker no longer runs on @c's CPU.
+ * The owner's side of a refill round, in one interrupts-off section: take a
+ * batch of the dirty list, trim what lies above capacity, and say how many
+ * pages are missing.  Return: false if this worker no longer runs on @c's
+ * CPU.
  */
-static bool refill_collect(struct lab_cpu *c, struct list_head *dirty,
-			   struct list_head *excess, unsigned int *missing)
+static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 {
-	unsigned int level, cap = capacity(), nr_dirty;
+	unsigned int level, cap = capacity(), i;
 	unsigned long flags;
 
 	local_irq_save(flags);
@@ -490,18 +503,19 @@ static bool refill_collect(struct lab_cpu *c, struct list_head *dirty,
 		local_irq_restore(flags);
 		return false;
 	}
-	nr_dirty = c->nr_dirty;
-	list_splice_init(&c->dirty, dirty);
-	c->nr_dirty = 0;
+	r->nr_dirty = min_t(unsigned int, c->nr_dirty, LAB_CLEAR_BATCH);
+	for (i = 0; i < r->nr_dirty; i++)
+		list_move_tail(c->dirty.next, &r->dirty);
+	c->nr_dirty -= r->nr_dirty;
 
 	raw_spin_lock(&c->stash_lock);
-	level = pool_level(c) + nr_dirty;
+	level = pool_level(c) + r->nr_dirty;
 	if (level > cap) {
 		unsigned int over = level - cap;
 
-		over -= stash_take(c, excess, over);
+		over -= stash_take(c, &r->excess, over);
 		while (over && c->nr_hot) {
-			list_add(&c->hot[--c->nr_hot]->lru, excess);
+			list_add(&c->hot[--c->nr_hot]->lru, &r->excess);
 			over--;
 		}
 		atomic_long_add(level - cap - over, &c->released);
@@ -510,52 +524,57 @@ static bool refill_collect(struct lab_cpu *c, struct list_head *dirty,
 	raw_spin_unlock(&c->stash_lock);
 	local_irq_restore(flags);
 
-	*missing = cap > level ? cap - level : 0;
+	r->missing = cap > level ? cap - level : 0;
 	return true;
 }
 
-/* Clear the pages on @list and put them in @c's stash. */
-static void refill_clean(struct lab_cpu *c, struct list_head *list)
+/* Clear a round's dirty pages and put them in @c's stash. */
+static void refill_clean(struct lab_cpu *c, struct lab_refill *r)
 {
 	struct page *page;
-	unsigned int nr = 0;
 
-	list_for_each_entry(page, list, lru) {
+	list_for_each_entry(page, &r->dirty, lru)
 		clear_highpage(page);
-		nr++;
-		cond_resched();
-	}
-	c->stat[LAB_PAGES_CLEARED] += nr;
-	stash_add(c, list, nr);
+	c->stat[LAB_PAGES_CLEARED] += r->nr_dirty;
+	stash_add(c, &r->dirty, r->nr_dirty);
 }
 
+/*
+ * The refill worker: clear returned pages a batch at a time (so that few are
+ * ever out of the pool), trim above capacity, and top up below it unless
+ * backing off after a shortfall.
+ */
 static void refill_fn(struct work_struct *work)
 {
 	struct lab_cpu *c = container_of(to_delayed_work(work),
 					 struct lab_cpu, refill);
 	u64 start = trace_labyrinth_refill_enabled() ? ktime_get_ns() : 0;
-	unsigned int missing, got = 0;
-	LIST_HEAD(excess);
-	LIST_HEAD(dirty);
+	unsigned int got = 0, added = 0;
+	struct lab_refill r;
 
-	if (!refill_collect(c, &dirty, &excess, &missing))
-		return;
-	free_page_list(&excess);
-	refill_clean(c, &dirty);
+	INIT_LIST_HEAD(&r.dirty);
+	INIT_LIST_HEAD(&r.excess);
+	do {
+		if (!refill_collect(c, &r))
+			return;
+		free_page_list(&r.excess);
+		refill_clean(c, &r);
+		cond_resched();
+	} while (r.nr_dirty == LAB_CLEAR_BATCH);
 	c->stat[LAB_REFILL_RUNS]++;
-	if (!missing)
+	if (!r.missing)
 		return;
 
-	if (time_after_eq(jiffies, c->retry_at)) {
-		got = fill(c, missing);
-		c->stat[LAB_PAGES_REFILLED] += got;
-		if (got < missing) {
+	if (time_after_eq(jiffies, READ_ONCE(c->retry_at))) {
+		got = fill(c, r.missing, &added);
+		c->stat[LAB_PAGES_REFILLED] += added;
+		if (got < r.missing) {
 			c->stat[LAB_REFILL_FAILURES]++;
-			c->retry_at = jiffies + LAB_BACKOFF;
+			WRITE_ONCE(c->retry_at, jiffies + LAB_BACKOFF);
 		}
-		trace_labyrinth_refill(c->cpu, got, ktime_get_ns() - start);
+		trace_labyrinth_refill(c->cpu, added, ktime_get_ns() - start);
 	}
-	if (got < missing)
+	if (got < r.missing)
 		queue_delayed_work_on(c->cpu, lab_wq, &c->refill,
 				      max_t(long, c->retry_at - jiffies, 1));
 }
@@ -594,12 +613,11 @@ static void drain(struct lab_cpu *c)
 int lab_cpu_prepare(unsigned int cpu)
 {
 	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
-	unsigned int cap = capacity();
+	unsigned int added;
 
-	if (fill(c, cap - pool_level(c)) + pool_level(c) < cap) {
-		if (!READ_ONCE(lab_live))
-			return -ENOMEM;
-	}
+	fill(c, capacity() - pool_level(c), &added);
+	if (pool_level(c) < capacity() && !READ_ONCE(lab_live))
+		return -ENOMEM;
 	c->min_level = pool_level(c);
 	return 0;
 }
@@ -626,9 +644,9 @@ int lab_cpu_dead(unsigned int cpu)
 /**
  * lab_reserve_sync() - bring every online pool to capacity now
  *
- * Queues the refill worker of every online CPU without delay and waits for
- * it: returned pages are cleared, pools are topped up or trimmed to
- * pages_per_cpu.
+ * Queues the refill worker of every online CPU without delay, ending any
+ * backoff, and waits for it: returned pages are cleared, pools are topped up
+ * (as far as memory allows) or trimmed to pages_per_cpu.
  *
  * Context: Process context.  Sleeps.
  */
@@ -637,9 +655,12 @@ void lab_reserve_sync(void)
 	unsigned int cpu;
 
 	cpus_read_lock();
-	for_each_online_cpu(cpu)
-		mod_delayed_work_on(cpu, lab_wq,
-				    &per_cpu_ptr(lab_cpus, cpu)->refill, 0);
+	for_each_online_cpu(cpu) {
+		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+
+		WRITE_ONCE(c->retry_at, jiffies);
+		mod_delayed_work_on(cpu, lab_wq, &c->refill, 0);
+	}
 	for_each_online_cpu(cpu)
 		flush_delayed_work(&per_cpu_ptr(lab_cpus, cpu)->refill);
 	cpus_read_unlock();
@@ -697,6 +718,7 @@ int lab_reserve_init(void)
 		raw_spin_lock_init(&c->stash_lock);
 		local_set(&c->active, 0);
 		c->cpu = cpu;
+		c->retry_at = jiffies;
 		INIT_DELAYED_WORK(&c->refill, refill_fn);
 	}
 	return 0;
@@ -726,7 +748,7 @@ void lab_reserve_exit(void)
 		released += atomic_long_read(&c->released);
 	}
 	if (allocated > released)
-		pr_warn("%ld pages were never given back\n",
+		pr_warn("%ld pages taken from the reserve were not returned to it (still held, or freed elsewhere)\n",
 			allocated - released);
 	pr_info("unloaded: %ld pages allocated, %ld released\n",
 		allocated, released);

@@ -168,7 +168,7 @@ test_unload_accounting() {
 	line=$(dmesg | grep 'labyrinth: unloaded:')
 	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, \([0-9]*\) released.*/\1/p')
 	r=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, \([0-9]*\) released.*/\2/p')
-	if [ -n "$a" ] && [ "$a" = "$r" ] && ! dmesg | grep -q 'never given back'; then
+	if [ -n "$a" ] && [ "$a" = "$r" ] && ! dmesg | grep -q 'not returned to it'; then
 		pass "every_page_released_at_unload_$1"
 	else
 		fail "every_page_released_at_unload_$1" "'$line'"
