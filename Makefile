@@ -2,16 +2,35 @@
 #
 # labyrinth: out-of-tree module build and the developer/CI targets.
 #
-#   make               build labyrinth.ko against KDIR (default: running kernel)
+#   make               build labyrinth.ko against KDIR (default: the build
+#                      dir of KVER, itself by default the running kernel)
 #   make tests         build the test and demo modules in tests/ as well
 #   make demo          boot a VM that shows labyrinth serving hard-IRQ users
 #   make shell         the same VM with an interactive shell
+#   make install       install the module, its header and Module.symvers
+#   make dkms-install  register, build and install with DKMS for KVER
+#   make dkms-remove   remove it from DKMS again
+#   make lint          checkpatch, sparse, W=1 and coccicheck
 #   make bench         labyrinth against the kernel's allocators and pools
 #   make check         lint, build both kernels, boot them, run every test
 #   make clean
 
-KDIR ?= /lib/modules/$(shell uname -r)/build
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
+VERSION := 0.1
+
+# make install: the module (modules_install), and for client modules the
+# header and the symbol versions to build against.
+PREFIX ?= /usr/local
+INSTALL_MOD_DIR ?= extra
+INCLUDE_DIR = $(DESTDIR)$(PREFIX)/include/labyrinth
+SYMVERS_DIR = $(DESTDIR)$(PREFIX)/share/labyrinth/$(KVER)
+
+# make dkms-install: sources go to /usr/src/labyrinth-VERSION
+DKMS_SRC = /usr/src/labyrinth-$(VERSION)
+DKMS_FILES = Makefile Kbuild dkms.conf labyrinth.h labyrinth_internal.h \
+	     labyrinth_trace.h labyrinth_main.c labyrinth_reserve.c
 
 all: modules
 
@@ -21,6 +40,27 @@ modules:
 tests: modules
 	$(MAKE) -C $(KDIR) M=$(PWD)/tests \
 		KBUILD_EXTRA_SYMBOLS=$(PWD)/Module.symvers modules
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		modules_install
+	install -D -m 644 labyrinth.h $(INCLUDE_DIR)/labyrinth.h
+	install -D -m 644 Module.symvers $(SYMVERS_DIR)/Module.symvers
+
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	cp $(DKMS_FILES) $(DKMS_SRC)/
+	dkms add labyrinth/$(VERSION)
+	dkms build labyrinth/$(VERSION) -k $(KVER)
+	dkms install labyrinth/$(VERSION) -k $(KVER)
+
+dkms-remove:
+	-dkms remove labyrinth/$(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
+lint:
+	tests/vm/run.sh lint
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
@@ -38,4 +78,5 @@ shell:
 bench:
 	tests/vm/run.sh bench
 
-.PHONY: all modules tests clean check demo shell bench
+.PHONY: all modules tests install dkms-install dkms-remove lint clean check \
+	demo shell bench

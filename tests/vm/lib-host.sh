@@ -5,7 +5,7 @@
 PKGS_DEMO=(qemu-system-x86 busybox-static linux-image-amd64
 	   linux-headers-amd64 build-essential cpio kmod rsync)
 PKGS_CHECK=("${PKGS_DEMO[@]}" linux-source-6.12 bc bison flex libelf-dev
-	    libssl-dev ccache sparse xz-utils python3 dwarves)
+	    libssl-dev ccache sparse xz-utils python3 dwarves dkms coccinelle)
 
 # Console lines that fail a run, whatever the tests said.
 REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|kmemleak: [1-9]|Invalid wait context|general protection'
@@ -33,6 +33,7 @@ distro_kernel() {
 	hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
 	[ -n "$hdr" ] || die "no linux-headers-*-amd64 installed"
 	ver=${hdr#/usr/src/linux-headers-}
+	DISTRO_VER=$ver
 	DISTRO_KDIR=/lib/modules/$ver/build
 	DISTRO_IMAGE=/boot/vmlinuz-$ver
 	[ -r "$DISTRO_IMAGE" ] || die "no readable $DISTRO_IMAGE"
@@ -83,6 +84,9 @@ make_initramfs() {
 	install -m 755 "$vm/init" "$stage/init"
 	cp "$vm"/guest/*.sh "$stage/lab/"
 	find "$dir/src" -name '*.ko' -exec cp {} "$stage/lab/" \;
+	if [ -d "$dir/dkms" ]; then
+		cp -r "$dir/dkms" "$stage/lab/dkms"
+	fi
 	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$dir/lab.cpio"
 	cat "$(base_cpio)" "$dir/lab.cpio" > "$dir/initramfs.cpio"
 }
@@ -172,4 +176,49 @@ bench_table() {
 	echo "### $2"
 	echo
 	tr -d '\r' < "$build/$1/bench.results" | sed -n 's/^LAB-BENCH //p'
+}
+
+# install_tests NAME: make install into a scratch root, then build a client
+# module against what it installed; make dkms-install for the Debian kernel,
+# keeping the module DKMS built for the guest to load.
+install_tests() {
+	local dir=$build/$1 root
+
+	say "make install and a client built against it; DKMS build"
+	root=$dir/root
+	rm -rf "$root" "$dir/client" "$dir/dkms"
+	if make -s -C "$dir/src" KVER="$DISTRO_VER" DESTDIR="$root" \
+		INSTALL_MOD_PATH="$root" install > "$dir/install.log" 2>&1 &&
+	   [ -f "$root/lib/modules/$DISTRO_VER/extra/labyrinth.ko" ] &&
+	   [ -f "$root/usr/local/include/labyrinth/labyrinth.h" ] &&
+	   [ -f "$root/usr/local/share/labyrinth/$DISTRO_VER/Module.symvers" ]; then
+		ok
+	else
+		cat "$dir/install.log"
+		not_ok "$1: make install puts module, header and Module.symvers in place"
+	fi
+
+	mkdir -p "$dir/client"
+	cp "$repo/tests/labyrinth_demo.c" "$dir/client/"
+	printf 'ccflags-y += -I%s\nobj-m += labyrinth_demo.o\n' \
+		"$root/usr/local/include/labyrinth" > "$dir/client/Kbuild"
+	if make -s -C "$DISTRO_KDIR" M="$dir/client" KBUILD_EXTRA_SYMBOLS="$root/usr/local/share/labyrinth/$DISTRO_VER/Module.symvers" \
+		modules > "$dir/client.log" 2>&1 && [ -f "$dir/client/labyrinth_demo.ko" ] &&
+	   ! grep -q 'undefined' "$dir/client.log"; then
+		ok
+	else
+		cat "$dir/client.log"
+		not_ok "$1: a client module builds against the installed header and symbols"
+	fi
+
+	make -s -C "$dir/src" dkms-remove > /dev/null 2>&1 || true
+	if make -s -C "$dir/src" KVER="$DISTRO_VER" dkms-install > "$dir/dkms.log" 2>&1; then
+		mkdir -p "$dir/dkms"
+		cp "/lib/modules/$DISTRO_VER/updates/dkms/labyrinth.ko" "$dir/dkms/"
+		ok
+	else
+		cat "$dir/dkms.log"
+		not_ok "$1: dkms-install builds labyrinth.ko for $DISTRO_VER"
+	fi
+	make -s -C "$dir/src" dkms-remove > /dev/null 2>&1 || true
 }

@@ -47,6 +47,7 @@ check)
 	build_modules test612 "$ktree"
 	build_modules debug612 "$dtree"
 	build_modules distro "$DISTRO_KDIR"
+	install_tests distro
 	boot_and_judge test612 "$ktree/arch/x86/boot/bzImage" check
 	LAB_APPEND="page_poison=1" \
 		boot_and_judge debug612 "$dtree/arch/x86/boot/bzImage" check

@@ -155,6 +155,14 @@ test_tracepoints() {
 	echo > $tr/trace
 }
 
+# The module that DKMS built on the host (Debian kernel only).
+test_dkms_module() {
+	[ -f "$LAB_KO/dkms/labyrinth.ko" ] || return 0
+	check dkms_built_module_loads insmod "$LAB_KO/dkms/labyrinth.ko"
+	check dkms_built_module_fills_pools levels_are 128
+	check dkms_built_module_unloads rmmod labyrinth
+}
+
 # Let the refill workers finish what the last test started.
 lab_reserve_settle() {
 	v=$(param pages_per_cpu)
@@ -230,6 +238,7 @@ test_kunit_suite() {
 	test_unload_accounting after_kunit
 }
 
+test_dkms_module
 test_bad_load_parameters
 test_default_load
 test_runtime_parameters
