@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Static checks against a kernel build tree: checkpatch --strict on every
-# source file, sparse on the module.
+# source file; W=1 and sparse on every module; coccicheck on the sources.
 #
 # usage: lint.sh KTREE
 set -uo pipefail
@@ -22,11 +22,21 @@ if ! (cd "$repo" && perl "$src/scripts/checkpatch.pl" --no-tree --strict \
 	status=1
 fi
 
-echo "==> sparse (C=2)"
 rsync -a --exclude .git --exclude build "$repo/" "$work/" || exit 1
-make -s -C "$ktree" M="$work" C=2 CHECK="sparse -Wno-decl" modules \
-	> "$work/sparse.log" 2>&1
+
+echo "==> make W=1 and sparse (C=2)"
+make -s -C "$ktree" M="$work" W=1 C=2 modules > "$work/sparse.log" 2>&1
+make -s -C "$ktree" M="$work/tests" W=1 C=2 \
+	KBUILD_EXTRA_SYMBOLS="$work/Module.symvers" modules \
+	>> "$work/sparse.log" 2>&1
 if grep -E 'warning|error' "$work/sparse.log"; then
+	status=1
+fi
+
+echo "==> coccicheck (MODE=report)"
+make -C "$ktree" M="$work" MODE=report coccicheck > "$work/cocci.log" 2>&1
+if grep -E '^/.*: (WARNING|ERROR|WARNING:|ERROR:)|^/.*:[0-9]+:[0-9]+-[0-9]+: ' \
+	"$work/cocci.log"; then
 	status=1
 fi
 exit $status

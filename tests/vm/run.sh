@@ -6,6 +6,7 @@
 #
 #   run.sh check	every test on the 6.12 test kernel and the Debian kernel
 #   run.sh demo		the demo on the Debian kernel
+#   run.sh lint		checkpatch, W=1, sparse, coccicheck
 #   run.sh bench	the benchmark, Debian kernel (and objpool on 6.12)
 #   run.sh shell	an interactive shell on the Debian kernel
 #
@@ -64,6 +65,11 @@ demo)
 	echo
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
+	;;
+lint)
+	ensure_packages "${PKGS_CHECK[@]}"
+	ktree=$("$vm/kernel.sh" base)
+	"$vm/lint.sh" "$ktree"
 	;;
 bench)
 	ensure_packages "${PKGS_CHECK[@]}"
