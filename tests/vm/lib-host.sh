@@ -5,7 +5,8 @@
 PKGS_DEMO=(qemu-system-x86 busybox-static linux-image-amd64
 	   linux-headers-amd64 build-essential cpio kmod rsync)
 PKGS_CHECK=("${PKGS_DEMO[@]}" linux-source-6.12 bc bison flex libelf-dev
-	    libssl-dev ccache sparse xz-utils python3 dwarves dkms coccinelle)
+	    libssl-dev ccache sparse xz-utils python3 dwarves dkms coccinelle
+	    ocaml-nox)
 
 # Console lines that fail a run, whatever the tests said.
 REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|kmemleak: [1-9]|Invalid wait context|general protection'
@@ -176,6 +177,17 @@ bench_table() {
 	echo "### $2"
 	echo
 	tr -d '\r' < "$build/$1/bench.results" | sed -n 's/^LAB-BENCH //p'
+}
+
+# stress_table NAME: print the table of NAME's last stress boot, with the
+# count of kernel reports judge found on its console.
+stress_table() {
+	local dir=$build/$1 n
+
+	n=$(wc -l < "$dir/stress.reports")
+	echo
+	tr -d '\r' < "$dir/stress.results" | sed -n 's/^LAB-TABLE //p' |
+		sed "s/^| kernel reports | .* |\$/| kernel reports (console lines) | $n |/"
 }
 
 # install_tests NAME: make install into a scratch root, then build a client

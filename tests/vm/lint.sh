@@ -34,7 +34,11 @@ if grep -E 'warning|error' "$work/sparse.log"; then
 fi
 
 echo "==> coccicheck (MODE=report)"
-make -C "$ktree" M="$work" MODE=report coccicheck > "$work/cocci.log" 2>&1
+if ! make -C "$ktree" M="$work" MODE=report coccicheck > "$work/cocci.log" 2>&1; then
+	grep -v '^/usr/bin/spatch' "$work/cocci.log" | tail -n 20
+	status=1
+fi
+# A report names a file of ours: "/path/file.c:LINE:COL-COL: message".
 if grep -E '^/.*: (WARNING|ERROR|WARNING:|ERROR:)|^/.*:[0-9]+:[0-9]+-[0-9]+: ' \
 	"$work/cocci.log"; then
 	status=1
