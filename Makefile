@@ -12,6 +12,9 @@
 #   make dkms-remove   remove it from DKMS again
 #   make lint          checkpatch, sparse, W=1 and coccicheck
 #   make bench         labyrinth against the kernel's allocators and pools
+#   make stress        every context at once, hotplug, resizes and failing
+#                      allocations for STRESS_MS ms (default 300000), then
+#                      the reserve guarantee; on the 6.12 test kernel
 #   make check         lint, build both kernels, boot them, run every test
 #   make clean
 
@@ -78,5 +81,10 @@ shell:
 bench:
 	tests/vm/run.sh bench
 
+# STRESS_MS, from the command line or the environment, reaches run.sh
+# through the environment.
+stress:
+	tests/vm/run.sh stress
+
 .PHONY: all modules tests install dkms-install dkms-remove lint clean check \
-	demo shell bench
+	demo shell bench stress

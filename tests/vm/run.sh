@@ -8,6 +8,8 @@
 #   run.sh demo		the demo on the Debian kernel
 #   run.sh lint		checkpatch, W=1, sparse, coccicheck
 #   run.sh bench	the benchmark, Debian kernel (and objpool on 6.12)
+#   run.sh stress	the stress and guarantee tests on the 6.12 test kernel,
+#			STRESS_MS milliseconds of stress (default 300000)
 #   run.sh shell	an interactive shell on the Debian kernel
 #
 # Installs the Debian packages it needs when they are missing (as root).
@@ -86,6 +88,20 @@ bench)
 	LAB_APPEND="init_on_alloc=0" boot_and_judge test612 \
 		"$ktree/arch/x86/boot/bzImage" bench
 	bench_table test612 "init_on_alloc=0, 6.12 test kernel (DEBUG kernel: lockdep, DEBUG_VM)"
+	echo
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	;;
+stress)
+	ensure_packages "${PKGS_CHECK[@]}"
+	say "building the 6.12 test kernel (base flavour)"
+	ktree=$("$vm/kernel.sh" base)
+	stress_ms=${STRESS_MS:-300000}
+	timeout_s=${LAB_TIMEOUT:-$((stress_ms / 1000 + 900))}
+	build_modules test612 "$ktree"
+	LAB_APPEND="labstress_ms=$stress_ms" boot_and_judge test612 \
+		"$ktree/arch/x86/boot/bzImage" stress
+	stress_table test612
 	echo
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

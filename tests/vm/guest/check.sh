@@ -192,19 +192,22 @@ free_pages() {
 }
 
 # The page allocator's view: a large reserve really takes its pages and
-# gives all of them back.  Tolerance: 256 pages (1 MiB), for the module's
-# own text, data and the page tables and slabs that loading touches,
-# against a reserve of 2048 pages per CPU: losing an eighth of one CPU's
-# pool fails.
+# gives all of them back.  Tolerance: 512 pages (2 MiB), for what loading a
+# module costs besides the reserve and is not given back at once: its
+# vmalloc'd text and data (and, on the debug kernel, their KASAN shadow and
+# kmemleak's metadata), page tables, and the per-CPU vmstat deltas not yet
+# folded.  Against a reserve of 8192 pages per CPU, losing a sixteenth of
+# one CPU's pool fails.
 test_free_pages_restored() {
 	f0=$(free_pages)
-	insmod "$ko" pages_per_cpu=2048 low_watermark=512 ||
+	insmod "$ko" pages_per_cpu=8192 low_watermark=512 ||
 		{ fail large_reserve_loads "insmod failed"; return; }
 	f1=$(free_pages)
-	check large_reserve_takes_its_pages [ $((f0 - f1)) -ge $((2048 * ncpu - 256)) ]
+	check large_reserve_takes_its_pages [ $((f0 - f1)) -ge $((8192 * ncpu - 512)) ]
 	check rmmod_large_reserve rmmod labyrinth
 	f2=$(free_pages)
-	if [ $((f0 - f2)) -le 256 ]; then
+	echo "  free pages: $f0 before load, $f1 loaded, $f2 after unload"
+	if [ $((f0 - f2)) -le 512 ]; then
 		pass nr_free_pages_restored_after_unload
 	else
 		fail nr_free_pages_restored_after_unload "before $f0, loaded $f1, after $f2"
@@ -248,3 +251,8 @@ test_tracepoints
 test_unload_accounting after_use
 test_free_pages_restored
 test_kunit_suite
+
+# Stress and reserve guarantee, short: make stress runs them long.
+. /lab/stress.sh
+stress_run 20000
+guarantee_run

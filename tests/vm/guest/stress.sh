@@ -1,0 +1,397 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Stress and guarantee tests.  Sourced by /init for labmode=stress (make
+# stress), which runs both below with the length the host passes as
+# labstress_ms; check.sh sources it too and runs a short stress.
+#
+#   stress_run MS	labyrinth_stress takes and returns pages in hard-IRQ,
+#			softirq and process context on every CPU for MS
+#			milliseconds while CPU 1 goes off- and online, the
+#			reserve is resized and the page allocator fails; then
+#			the checks and a Markdown table (LAB-TABLE lines)
+#   guarantee_run	with the page allocator failing every request, every
+#			CPU takes its whole reserve in hard-IRQ context, then
+#			the refill worker alone restores every pool
+#
+# While page allocations fail, only shell builtins run and the shell writes
+# to files it opened before: a fork or a new open may need memory.  fd 3 is
+# a FIFO nobody writes, for "read -t" to wait on; fd 4 is fail_page_alloc's
+# probability.
+
+STRESS_RES=/sys/kernel/debug/labyrinth_stress/results
+STRESS_SAVED=/tmp/stress.results
+STRESS_CPUS=/sys/kernel/debug/labyrinth/cpus
+STRESS_FPA=/sys/kernel/debug/fail_page_alloc
+STRESS_CPU1=/sys/devices/system/cpu/cpu1/online
+# Allocations one failure phase may fail at most: when they are spent the
+# allocator works again, whoever was waiting for memory.
+STRESS_BUDGET=200000
+
+stress_table() {
+	echo "LAB-TABLE $*" > "$LAB_RESULTS"
+}
+
+# Value of $1 in the results saved by stress_save.
+stress_res() {
+	field "$STRESS_SAVED" "$1"
+}
+
+stress_save() {
+	cat "$STRESS_RES" > "$STRESS_SAVED"
+}
+
+# stress_both NAME WHY COND1 COND2: pass if both [ ] conditions (each one
+# string) hold.
+stress_both() {
+	# shellcheck disable=SC2086 # each condition is split on purpose
+	if [ $3 ] && [ $4 ]; then pass "$1"; else fail "$1" "$2"; fi
+}
+
+stress_set() {
+	echo "$2" > "/sys/module/labyrinth/parameters/$1" 2> /dev/null
+}
+
+stress_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# Wait $1 seconds (fractions allowed) in a shell builtin.
+stress_pause() {
+	read -r -t "$1" _ <&3
+}
+
+# The page allocator's free pages: buddy lists and per-CPU lists, as
+# check.sh counts them.
+stress_free_pages() {
+	awk '$1 == "count:" { n += $2 } END { print n }' /proc/zoneinfo |
+		{ read -r pcp; echo $(($(vmstat nr_free_pages) + pcp)); }
+}
+
+stress_open_fds() {
+	[ -p /tmp/stress.fifo ] || mkfifo /tmp/stress.fifo
+	exec 3<> /tmp/stress.fifo
+}
+
+# Fail order-0 page allocations of every task and context, silently,
+# while the probability (fd 4) is not zero.
+stress_fpa_setup() {
+	echo N > $STRESS_FPA/task-filter
+	echo N > $STRESS_FPA/ignore-gfp-wait
+	echo N > $STRESS_FPA/ignore-gfp-highmem
+	echo 0 > $STRESS_FPA/min-order
+	echo 0 > $STRESS_FPA/space
+	echo 0 > $STRESS_FPA/verbose
+	echo 1 > $STRESS_FPA/interval
+	echo 0 > $STRESS_FPA/probability
+	exec 4> $STRESS_FPA/probability
+}
+
+# Every online CPU's pool holds its capacity.
+stress_pools_full() {
+	awk '$2 != $3 { bad = 1 } END { exit bad || !NR }' "$STRESS_CPUS"
+}
+
+# Load labyrinth unless it is: stress_loaded_here says whether we did.
+stress_load_labyrinth() {
+	stress_loaded_here=0
+	stress_loaded labyrinth && return 0
+	insmod "$LAB_KO/labyrinth.ko" pages_per_cpu=256 low_watermark=64 ||
+		return 1
+	stress_loaded_here=1
+}
+
+# Let the refill workers finish: a write of pages_per_cpu waits for them.
+stress_settle() {
+	stress_set pages_per_cpu "$(param pages_per_cpu)"
+}
+
+# stress_unload WHEN: rmmod labyrinth, which must report every page
+# released.
+stress_unload() {
+	local line a r
+
+	dmesg -c > /dev/null
+	check "${1}_rmmod_labyrinth" rmmod labyrinth
+	line=$(dmesg | grep 'labyrinth: unloaded:')
+	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, .*/\1/p')
+	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
+	if [ -n "$a" ] && [ "$a" = "$r" ] && ! dmesg | grep -q 'not returned to it'; then
+		pass "${1}_every_page_released_at_unload"
+	else
+		fail "${1}_every_page_released_at_unload" "'$line'"
+	fi
+}
+
+stress_hotplug_cycle() {
+	[ -w "$STRESS_CPU1" ] || return 0
+	if echo 0 > "$STRESS_CPU1" && echo 1 > "$STRESS_CPU1"; then
+		stress_cycles=$((stress_cycles + 1))
+	else
+		stress_hotplug_errors=$((stress_hotplug_errors + 1))
+		echo 1 > "$STRESS_CPU1"
+	fi
+}
+
+# Alternate between 512 pages above 16 and 128 pages above 64; each order
+# of the writes keeps low_watermark <= pages_per_cpu.
+stress_resize() {
+	local pages=512 low=16
+
+	if [ $((stress_resizes % 2)) = 1 ]; then
+		pages=128
+		low=64
+	fi
+	stress_set pages_per_cpu $pages && stress_set low_watermark $low ||
+		stress_resize_errors=$((stress_resize_errors + 1))
+	stress_resizes=$((stress_resizes + 1))
+}
+
+# stress_fault_phase PERCENT: fail that share of page allocations for a
+# second, STRESS_BUDGET at most; count the phase and the failures.
+stress_fault_phase() {
+	local left
+
+	echo $STRESS_BUDGET > $STRESS_FPA/times
+	echo "$1" >&4
+	stress_pause 1
+	echo 0 >&4
+	read -r left < $STRESS_FPA/times
+	stress_injected=$((stress_injected + STRESS_BUDGET - left))
+	stress_phases=$((stress_phases + 1))
+}
+
+# One round of disturbance while labyrinth_stress runs.
+stress_disturb() {
+	stress_hotplug_cycle
+	stress_resize
+	if [ -d $STRESS_FPA ]; then
+		stress_fault_phase 10
+		stress_fault_phase 100
+	else
+		stress_pause 1
+	fi
+}
+
+stress_check_results() {
+	local ctx sum=0
+
+	for ctx in hardirq softirq process; do
+		[ "$(stress_res ${ctx}_gets)" -gt 0 ] || sum=$((sum + 1))
+	done
+	check stress_every_context_took_pages [ $sum = 0 ]
+	check stress_ran_in_intended_context [ "$(stress_res wrong_context)" = 0 ]
+	if [ "$(nproc)" -gt 1 ]; then
+		check stress_pages_returned_on_other_cpus \
+			[ "$(stress_res crossed_cpus)" -gt 0 ]
+	fi
+	check stress_no_double_serve [ "$(stress_res double_serves)" = 0 ]
+	check stress_no_corruption [ "$(stress_res corrupted)" = 0 ]
+	check stress_no_dirty_serve [ "$(stress_res dirty_served)" = 0 ]
+	sum=$(awk '$1 ~ /^held_cpu/ { n += $2 } END { print n + 0 }' "$STRESS_SAVED")
+	stress_both stress_no_page_lost \
+		"pages_lost $(stress_res pages_lost), held by CPUs $sum" \
+		"$(stress_res pages_lost) = 0" "$sum = 0"
+}
+
+stress_check_disturbance() {
+	if [ -w "$STRESS_CPU1" ]; then
+		stress_both stress_cpu1_hotplug_cycles \
+			"$stress_cycles cycles, $stress_hotplug_errors failed" \
+			"$stress_cycles -gt 0" "$stress_hotplug_errors = 0"
+	fi
+	stress_both stress_resizes_accepted \
+		"$stress_resizes resizes, $stress_resize_errors refused" \
+		"$stress_resizes -gt 0" "$stress_resize_errors = 0"
+	if [ -d $STRESS_FPA ]; then
+		check stress_page_allocations_failed [ "$stress_injected" -gt 0 ]
+	fi
+}
+
+# "cpu: value" for column $1 of labyrinth's cpus file.
+stress_per_cpu() {
+	awk -v c="$1" '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $1, $c }' \
+		"$STRESS_CPUS"
+}
+
+stress_per_cpu_held() {
+	awk '$1 ~ /^peak_held_cpu/ { sub("peak_held_cpu", "", $1);
+		printf "%s%s: %s", (n++ ? ", " : ""), $1, $2 }' "$STRESS_SAVED"
+}
+
+stress_ctx_row() {
+	stress_table "| $1 | $(stress_res "${2}_ops") | $(stress_res "${2}_gets") |" \
+		"$(stress_res "${2}_failures") | $(stress_res "${2}_crossed_cpus") |"
+}
+
+# Markdown table of the run; labyrinth still loaded.
+stress_print_table() {
+	local fpa="n/a (no fail_page_alloc)"
+
+	[ -d $STRESS_FPA ] &&
+		fpa="$stress_phases ($((stress_phases / 2)) at 10 %, $((stress_phases / 2)) at 100 %), $stress_injected allocations failed"
+	stress_table "### labyrinth stress: $(uname -r), $(stress_res cpus) CPUs, $1 ms"
+	stress_table ""
+	stress_table "| context | operations | gets | failures (NULL) | pages from another CPU returned |"
+	stress_table "|---|---:|---:|---:|---:|"
+	stress_ctx_row hard-IRQ hardirq
+	stress_ctx_row softirq softirq
+	stress_ctx_row process process
+	stress_ctx_row "end of run (drain)" drain
+	stress_table ""
+	stress_table "| | |"
+	stress_table "|---|---|"
+	stress_table "| min level per CPU (cpu 1: since its last online) | $(stress_per_cpu 4) |"
+	stress_table "| peak pages held by the stress per CPU | $(stress_per_cpu_held) |"
+	stress_table "| labyrinth served local / stolen / fallback / failed | $(labstat served_local) / $(labstat stolen) / $(labstat fallback) / $(labstat failed) |"
+	stress_table "| refill runs / refill failures | $(labstat refill_runs) / $(labstat refill_failures) |"
+	stress_table "| CPU 1 hotplug cycles | $stress_cycles |"
+	stress_table "| resizes (pages_per_cpu 512/128, low_watermark 16/64) | $stress_resizes |"
+	stress_table "| injected-failure phases | $fpa |"
+	stress_table "| double serves / corrupted / dirty served | $(stress_res double_serves) / $(stress_res corrupted) / $(stress_res dirty_served) |"
+	stress_table "| pages lost | $(stress_res pages_lost) |"
+	stress_table "| kernel reports | 0 |"
+}
+
+# stress_run MS
+stress_run() {
+	local f0 f1
+
+	stress_cycles=0 stress_hotplug_errors=0 stress_resizes=0
+	stress_resize_errors=0 stress_phases=0 stress_injected=0
+	stress_open_fds
+	f0=$(stress_free_pages)
+	stress_load_labyrinth || { fail stress_labyrinth_loads "insmod failed"; return; }
+	[ -d $STRESS_FPA ] && stress_fpa_setup
+	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0; then
+		fail stress_module_runs "insmod labyrinth_stress failed"
+		return
+	fi
+	while [ "$(field "$STRESS_RES" running)" = 1 ]; do
+		stress_disturb
+	done
+	stress_save
+	pass stress_module_runs
+	stress_check_results
+	stress_check_disturbance
+	check stress_rmmod_stress_module rmmod labyrinth_stress
+	stress_settle
+	check stress_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
+	check stress_no_put_rejected [ "$(labstat put_rejected)" = 0 ]
+	stress_print_table "$1"
+	[ "$stress_loaded_here" = 1 ] || return 0
+	stress_unload stress
+	f1=$(stress_free_pages)
+	if [ $((f0 - f1)) -le 256 ]; then
+		pass stress_free_pages_restored
+	else
+		fail stress_free_pages_restored "before $f0, after $f1"
+	fi
+}
+
+# guarantee_part PART: write PART to labyrinth_stress's trigger while every
+# page allocation fails, for GUARANTEE_BUDGET failures at most, and keep
+# them failing for 0.3 s more: the refill workers the take kicked fail
+# meanwhile.  Sets guarantee_injected (allocations failed) and
+# guarantee_left (budget left).
+GUARANTEE_BUDGET=1000000
+guarantee_part() {
+	local rc=0
+
+	echo $GUARANTEE_BUDGET > $STRESS_FPA/times
+	exec 5> /sys/kernel/debug/labyrinth_stress/guarantee
+	echo 100 >&4
+	echo "$1" >&5 || rc=1
+	stress_pause 0.3
+	echo 0 >&4
+	exec 5>&-
+	read -r guarantee_left < $STRESS_FPA/times
+	guarantee_injected=$((GUARANTEE_BUDGET - guarantee_left))
+	stress_save
+	return $rc
+}
+
+# guarantee_checks NAME CMP: the last part took CMP (-eq or -ge) its
+# expected pages, in hard-IRQ context, none twice, while the allocator
+# failed every request: it failed at least one per CPU (labyrinth's
+# fallback) and the budget was never spent.
+guarantee_checks() {
+	local taken expected cpus
+
+	taken=$(stress_res guarantee_taken)
+	expected=$(stress_res guarantee_expected)
+	cpus=$(stress_res guarantee_cpus)
+	stress_both "guarantee_${1}_takes_whole_reserve" \
+		"took $taken, reserve $expected" \
+		"$taken $2 $expected" "$expected -gt 0"
+	check "guarantee_${1}_no_page_twice" [ "$(stress_res guarantee_duplicates)" = 0 ]
+	stress_both "guarantee_${1}_in_hardirq_at_once" \
+		"$(stress_res guarantee_not_hardirq) CPUs outside hard-IRQ, together $(stress_res guarantee_together)" \
+		"$(stress_res guarantee_not_hardirq) = 0" \
+		"$(stress_res guarantee_together) = 1"
+	stress_both "guarantee_${1}_allocator_failed_throughout" \
+		"$guarantee_injected failed, budget left $guarantee_left" \
+		"$guarantee_injected -ge $cpus" "$guarantee_left -gt 0"
+}
+
+# guarantee_from_full NAME PART CMP
+guarantee_from_full() {
+	if ! stress_pools_full; then
+		fail "guarantee_${1}_pools_full_before" "$(cat "$STRESS_CPUS")"
+		return
+	fi
+	if guarantee_part "$2"; then
+		guarantee_checks "$1" "$3"
+	else
+		fail "guarantee_${1}_runs" "write of '$2' failed"
+	fi
+}
+
+# After the take the pools are short and their workers failed: with no
+# parameter write (that would refill synchronously) the workers' retries,
+# every 100 ms, must restore every pool within 10 s.
+guarantee_refill_check() {
+	local i=0
+
+	until stress_pools_full || [ $i -ge 100 ]; do
+		stress_pause 0.1
+		i=$((i + 1))
+	done
+	if [ "$(labstat refill_failures)" -gt "$1" ] && stress_pools_full; then
+		pass guarantee_refill_worker_restores_every_pool
+	else
+		fail guarantee_refill_worker_restores_every_pool \
+			"refill_failures $1 -> $(labstat refill_failures), $(cat "$STRESS_CPUS")"
+	fi
+}
+
+guarantee_run() {
+	local rf
+
+	if [ ! -d $STRESS_FPA ]; then
+		echo "  skip guarantee_run: no $STRESS_FPA on $(uname -r)"
+		return 0
+	fi
+	stress_open_fds
+	stress_fpa_setup
+	stress_load_labyrinth || { fail guarantee_labyrinth_loads "insmod failed"; return; }
+	stress_settle
+	if ! insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee \
+		reserve="$(param pages_per_cpu)"; then
+		fail guarantee_module_loads "insmod labyrinth_stress failed"
+		return
+	fi
+	guarantee_from_full all_cpus all -eq
+	stress_settle
+	rf=$(labstat refill_failures)
+	guarantee_from_full cpu0_alone alone -ge
+	guarantee_refill_check "$rf"
+	check guarantee_rmmod_stress_module rmmod labyrinth_stress
+	stress_settle
+	check guarantee_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
+	[ "$stress_loaded_here" = 1 ] && stress_unload guarantee
+}
+
+if [ "${labmode:-}" = stress ]; then
+	stress_run "${labstress_ms:-300000}"
+	guarantee_run
+fi
