@@ -169,27 +169,6 @@ lab_reserve_settle() {
 	set_param pages_per_cpu "$v"
 }
 
-# test_unload_accounting WHEN: rmmod reports every page released.
-test_unload_accounting() {
-	dmesg -c > /dev/null
-	check "rmmod_labyrinth_$1" rmmod labyrinth
-	line=$(dmesg | grep 'labyrinth: unloaded:')
-	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, \([0-9]*\) released.*/\1/p')
-	r=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, \([0-9]*\) released.*/\2/p')
-	if [ -n "$a" ] && [ "$a" = "$r" ] && ! dmesg | grep -q 'not returned to it'; then
-		pass "every_page_released_at_unload_$1"
-	else
-		fail "every_page_released_at_unload_$1" "'$line'"
-	fi
-}
-
-# Free pages as the page allocator sees them: the buddy lists
-# (nr_free_pages) plus the per-CPU free lists, which hold thousands of pages
-# on a 1 GiB guest and are not counted in nr_free_pages.
-free_pages() {
-	awk '$1 == "count:" { n += $2 } END { print n }' /proc/zoneinfo |
-		{ read -r pcp; echo $(($(vmstat nr_free_pages) + pcp)); }
-}
 
 # The page allocator's view: a large reserve really takes its pages and
 # gives all of them back.  Tolerance: 512 pages (2 MiB), for what loading a
@@ -238,7 +217,7 @@ test_kunit_suite() {
 	} > "$LAB_RESULTS"
 	rmmod labyrinth_kunit
 	echo 0 > $fpa/probability
-	test_unload_accounting after_kunit
+	unload_balanced after_kunit
 }
 
 test_dkms_module
@@ -248,7 +227,7 @@ test_runtime_parameters
 test_cpu_hotplug
 test_demo_client
 test_tracepoints
-test_unload_accounting after_use
+unload_balanced after_use
 test_free_pages_restored
 test_kunit_suite
 

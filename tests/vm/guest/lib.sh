@@ -48,6 +48,29 @@ klog_has() {
 	dmesg | grep -q -- "$1"
 }
 
+# Free pages as the page allocator sees them: the buddy lists
+# (nr_free_pages) plus the per-CPU free lists, which hold thousands of pages
+# on a 1 GiB guest and are not counted in nr_free_pages.
+free_pages() {
+	awk '$1 == "count:" { n += $2 } END { print n }' /proc/zoneinfo |
+		{ read -r pcp; echo $(($(vmstat nr_free_pages) + pcp)); }
+}
+
+# unload_balanced NAME: rmmod labyrinth, which must report every page it
+# took from the page allocator released, and none kept by users.
+unload_balanced() {
+	dmesg -c > /dev/null
+	check "rmmod_labyrinth_$1" rmmod labyrinth
+	line=$(dmesg | grep 'labyrinth: unloaded:')
+	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, .*/\1/p')
+	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
+	if [ -n "$a" ] && [ "$a" = "$r" ] && ! dmesg | grep -q 'not returned to it'; then
+		pass "every_page_released_at_unload_$1"
+	else
+		fail "every_page_released_at_unload_$1" "'$line'"
+	fi
+}
+
 # Every test ends with these: the kernel must still be clean.
 lab_final_checks() {
 	taint=$(cat /proc/sys/kernel/tainted)
