@@ -15,7 +15,7 @@
 # Installs the Debian packages it needs when they are missing (as root).
 set -euo pipefail
 
-mode=${1:?usage: run.sh check|demo|shell}
+mode=${1:?usage: run.sh check|demo|shell|lint|bench|stress}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 vm=$repo/tests/vm
 cache=${LAB_CACHE:-$HOME/.cache/labyrinth}

@@ -1,0 +1,1124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * labyrinth_bench - labyrinth against the kernel's page allocators and pools.
+ *
+ * Loading the module runs the whole benchmark, then returns 0.  The report
+ * is printed with pr_info() and stays in /sys/kernel/debug/labyrinth_bench/
+ * report until the module is removed.  labyrinth must be loaded first.
+ *
+ * Sources, each handing out order-0 pages and taking them back:
+ *
+ *   labyrinth		labyrinth_get() / labyrinth_put()
+ *   alloc_page		alloc_page(GFP_ATOMIC) / __free_page()
+ *   mempool		a page mempool of POOL_PAGES pages, GFP_ATOMIC
+ *   page_pool		a page_pool per CPU, used with BH disabled: a put on
+ *			the pool's CPU recycles directly into its cache
+ *   objpool		an objpool of page pointers, POOL_PAGES per CPU
+ *   floor		a bare per-CPU array of pages with interrupts off
+ *			around each access: the least an IRQ-safe pool costs
+ *   loop (no pool)	no source at all: what the loop and its two indirect
+ *			calls cost, included in every other figure
+ *
+ * Patterns, each "iters" get+put pairs per repetition:
+ *
+ *   pair	get a page, put it back
+ *   burst	get BENCH_BATCH pages, then put them back
+ *   cross	one CPU gets BENCH_BATCH pages, another CPU puts them (the
+ *		get and the put are timed, the hand-over is not)
+ *
+ * pair and burst run on one CPU, then on every online CPU at once (a bound
+ * kthread each, starting every step together).  cross runs on the first two
+ * online CPUs.  Within a repetition the sources take turns; a figure is the
+ * median (min-max) over "reps" repetitions, in ns per get+put pair, per CPU.
+ * Preemption is off during each timed step and on between steps.
+ *
+ * Last, a loop of alloc_page(GFP_KERNEL) for "fill_pages" pages is timed, to
+ * set against the time labyrinth takes to fill a reserve of that size.
+ */
+#include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/completion.h>
+#include <linux/cpu.h>
+#include <linux/debugfs.h>
+#include <linux/kstrtox.h>
+#include <linux/kthread.h>
+#include <linux/list.h>
+#include <linux/math64.h>
+#include <linux/mempool.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+
+#include "labyrinth.h"
+
+/*
+ * Compat: the only place that knows kernel versions and configurations.
+ * What a kernel lacks is stubbed here, and its row says why.  (sparse has
+ * no __has_include and checks the code with objpool stubbed.)
+ */
+#ifdef __has_include
+#if __has_include("linux/objpool.h")		/* 6.7 and later */
+#define HAVE_OBJPOOL
+#endif
+#if __has_include("net/page_pool/helpers.h")	/* 6.6 and later */
+#define HAVE_PAGE_POOL_HELPERS
+#endif
+#endif
+
+#if IS_ENABLED(CONFIG_PAGE_POOL)
+#ifdef HAVE_PAGE_POOL_HELPERS
+#include <net/page_pool/helpers.h>
+#else
+#include <net/page_pool.h>
+#endif
+#define NO_PAGE_POOL	NULL
+
+static struct page_pool *create_page_pool(unsigned int size)
+{
+	struct page_pool_params pp = {
+		.order = 0,
+		.pool_size = size,
+		.nid = NUMA_NO_NODE,
+	};
+
+	return page_pool_create(&pp);
+}
+#else
+#define NO_PAGE_POOL	"kernel built without CONFIG_PAGE_POOL"
+struct page_pool;
+
+static inline struct page_pool *create_page_pool(unsigned int size)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void page_pool_destroy(struct page_pool *pool) { }
+
+static inline struct page *page_pool_alloc_pages(struct page_pool *pool,
+						 gfp_t gfp)
+{
+	return NULL;
+}
+
+static inline void page_pool_put_full_page(struct page_pool *pool,
+					   struct page *page, bool allow_direct)
+{
+}
+#endif
+
+#ifdef HAVE_OBJPOOL
+#include <linux/objpool.h>
+#define NO_OBJPOOL	NULL
+#else
+#define NO_OBJPOOL	"objpool is in 6.7 and later"
+struct objpool_head { };
+
+static inline int objpool_init(struct objpool_head *pool, int nr_objs,
+			       int object_size, gfp_t gfp, void *context,
+			       int (*objinit)(void *obj, void *context),
+			       void *release)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void *objpool_pop(struct objpool_head *pool)
+{
+	return NULL;
+}
+
+static inline int objpool_push(void *obj, struct objpool_head *pool)
+{
+	return 0;
+}
+
+static inline void objpool_fini(struct objpool_head *pool) { }
+#endif
+
+#define BENCH_BATCH	32	/* pages per burst and per cross-CPU hand-over */
+#define BENCH_MAX_REPS	15
+#define POOL_PAGES	256	/* mempool, each page_pool, objpool per CPU */
+#define FLOOR_MAX	64	/* capacity of a floor array */
+#define FLOOR_FILL	32	/* pages in a floor array at the start */
+#define REPORT_SIZE	16384
+#define REPORT_LINE	200
+
+static unsigned int bench_iters = 20000;
+static unsigned int bench_reps = 7;
+static unsigned int bench_fill_pages = 16384;
+
+/* Store @val in the uint at kp->arg if it lies in [@min, @max]. */
+static int set_range(const char *val, const struct kernel_param *kp,
+		     unsigned int min, unsigned int max)
+{
+	int len = strcspn(val, "\n");
+	unsigned int n;
+
+	if (kstrtouint(val, 0, &n) || n < min || n > max) {
+		pr_err("%s='%.*s' rejected: expected a number from %u to %u\n",
+		       kp->name, len, val, min, max);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static int set_iters(const char *val, const struct kernel_param *kp)
+{
+	return set_range(val, kp, BENCH_BATCH, 10000000);
+}
+
+static int set_reps(const char *val, const struct kernel_param *kp)
+{
+	return set_range(val, kp, 1, BENCH_MAX_REPS);
+}
+
+static int set_fill_pages(const char *val, const struct kernel_param *kp)
+{
+	return set_range(val, kp, 1, 262144);
+}
+
+static const struct kernel_param_ops iters_ops = {
+	.set = set_iters,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops reps_ops = {
+	.set = set_reps,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops fill_pages_ops = {
+	.set = set_fill_pages,
+	.get = param_get_uint,
+};
+
+module_param_cb(iters, &iters_ops, &bench_iters, 0444);
+MODULE_PARM_DESC(iters,
+		 "get+put pairs per source and repetition (default 20000; 32..10000000)");
+module_param_cb(reps, &reps_ops, &bench_reps, 0444);
+MODULE_PARM_DESC(reps, "Repetitions of every figure (default 7; 1..15)");
+module_param_cb(fill_pages, &fill_pages_ops, &bench_fill_pages, 0444);
+MODULE_PARM_DESC(fill_pages,
+		 "Pages of the timed alloc_page(GFP_KERNEL) loop (default 16384; 1..262144)");
+
+/* Pages per repetition: iters, rounded down to whole batches. */
+static unsigned int nr_ops(void)
+{
+	return bench_iters / BENCH_BATCH * BENCH_BATCH;
+}
+
+static void *get_labyrinth(void)
+{
+	return labyrinth_get();
+}
+
+static void put_labyrinth(void *obj)
+{
+	labyrinth_put(obj);
+}
+
+static void *get_buddy(void)
+{
+	return alloc_page(GFP_ATOMIC);
+}
+
+static void put_buddy(void *obj)
+{
+	__free_page(obj);
+}
+
+static mempool_t *bench_mempool;
+
+static int setup_mempool(void)
+{
+	bench_mempool = mempool_create_page_pool(POOL_PAGES, 0);
+	return bench_mempool ? 0 : -ENOMEM;
+}
+
+static void teardown_mempool(void)
+{
+	mempool_destroy(bench_mempool);
+}
+
+static void *get_mempool(void)
+{
+	return mempool_alloc(bench_mempool, GFP_ATOMIC);
+}
+
+static void put_mempool(void *obj)
+{
+	mempool_free(obj, bench_mempool);
+}
+
+static DEFINE_PER_CPU(struct page_pool *, bench_pps);
+
+static void teardown_page_pools(void)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(bench_pps, cpu))
+			page_pool_destroy(per_cpu(bench_pps, cpu));
+		per_cpu(bench_pps, cpu) = NULL;
+	}
+}
+
+static int setup_page_pools(void)
+{
+	struct page_pool *pp;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		pp = create_page_pool(POOL_PAGES);
+		if (IS_ERR(pp)) {
+			teardown_page_pools();
+			return PTR_ERR(pp);
+		}
+		per_cpu(bench_pps, cpu) = pp;
+	}
+	return 0;
+}
+
+static void *get_page_pool(void)
+{
+	struct page *page;
+
+	local_bh_disable();
+	page = page_pool_alloc_pages(this_cpu_read(bench_pps), GFP_ATOMIC);
+	local_bh_enable();
+	return page;
+}
+
+/* On the pool's CPU, BH disabled: direct recycling into its cache. */
+static void put_page_pool(void *obj)
+{
+	struct page *page = obj;
+
+	local_bh_disable();
+	page_pool_put_full_page(page->pp, page, true);
+	local_bh_enable();
+}
+
+static void put_page_pool_remote(void *obj)
+{
+	struct page *page = obj;
+
+	local_bh_disable();
+	page_pool_put_full_page(page->pp, page, false);
+	local_bh_enable();
+}
+
+static void free_page_array(struct page **pages, unsigned int nr)
+{
+	while (nr--)
+		__free_page(pages[nr]);
+	kvfree(pages);
+}
+
+static struct page **alloc_page_array(unsigned int nr)
+{
+	struct page **pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	unsigned int i;
+
+	if (!pages)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		if (!pages[i]) {
+			free_page_array(pages, i);
+			return NULL;
+		}
+	}
+	return pages;
+}
+
+/* An objpool whose objects each hold a page of objpool_pages[]. */
+static struct objpool_head bench_objpool;
+static struct page **objpool_pages;
+static unsigned int objpool_nr;
+static unsigned int objpool_next;
+
+static int objpool_fill(void *obj, void *context)
+{
+	*(struct page **)obj = objpool_pages[objpool_next++];
+	return 0;
+}
+
+static int setup_objpool(void)
+{
+	int err;
+
+	objpool_nr = POOL_PAGES * num_possible_cpus();
+	objpool_pages = alloc_page_array(objpool_nr);
+	if (!objpool_pages)
+		return -ENOMEM;
+	objpool_next = 0;
+	err = objpool_init(&bench_objpool, objpool_nr, sizeof(struct page *),
+			   GFP_KERNEL, NULL, objpool_fill, NULL);
+	if (err)
+		free_page_array(objpool_pages, objpool_nr);
+	return err;
+}
+
+/* Every object is back in the pool: fini frees the pool at once. */
+static void teardown_objpool(void)
+{
+	objpool_fini(&bench_objpool);
+	free_page_array(objpool_pages, objpool_nr);
+}
+
+/* The handle is the object; the page is *obj. */
+static void *get_objpool(void)
+{
+	return objpool_pop(&bench_objpool);
+}
+
+static void put_objpool(void *obj)
+{
+	objpool_push(obj, &bench_objpool);
+}
+
+/*
+ * The floor.  Only its own CPU touches an array, with interrupts off so
+ * that an interrupt handler on that CPU could use it too.  An empty array
+ * falls back to the page allocator and a full one frees, which only the
+ * cross-CPU pattern reaches.
+ */
+struct floor_cpu {
+	unsigned int nr;
+	struct page *pages[FLOOR_MAX];
+};
+
+static DEFINE_PER_CPU(struct floor_cpu, floor_cpus);
+
+static void teardown_floor(void)
+{
+	struct floor_cpu *f;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		f = per_cpu_ptr(&floor_cpus, cpu);
+		while (f->nr)
+			__free_page(f->pages[--f->nr]);
+	}
+}
+
+static int setup_floor(void)
+{
+	struct floor_cpu *f;
+	struct page *page;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		f = per_cpu_ptr(&floor_cpus, cpu);
+		while (f->nr < FLOOR_FILL) {
+			page = alloc_page(GFP_KERNEL);
+			if (!page) {
+				teardown_floor();
+				return -ENOMEM;
+			}
+			f->pages[f->nr++] = page;
+		}
+	}
+	return 0;
+}
+
+static void *get_floor(void)
+{
+	struct page *page = NULL;
+	struct floor_cpu *f;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	f = this_cpu_ptr(&floor_cpus);
+	if (likely(f->nr))
+		page = f->pages[--f->nr];
+	local_irq_restore(flags);
+	return page ?: alloc_page(GFP_ATOMIC);
+}
+
+static void put_floor(void *obj)
+{
+	struct floor_cpu *f;
+	unsigned long flags;
+	bool kept = false;
+
+	local_irq_save(flags);
+	f = this_cpu_ptr(&floor_cpus);
+	if (likely(f->nr < FLOOR_MAX)) {
+		f->pages[f->nr++] = obj;
+		kept = true;
+	}
+	local_irq_restore(flags);
+	if (unlikely(!kept))
+		__free_page(obj);
+}
+
+static char loop_token;
+
+static void *get_nothing(void)
+{
+	return &loop_token;
+}
+
+static void put_nothing(void *obj)
+{
+}
+
+/**
+ * struct source - one way to get and put pages
+ * @name: row title
+ * @absent: why this kernel cannot measure it, or NULL
+ * @setup: make it ready (optional); 0 or -errno
+ * @teardown: undo @setup once every page is back (optional)
+ * @get: take a page; the handle to give back, or NULL
+ * @put: give a handle back on the CPU that took it
+ * @put_remote: give a handle back on another CPU
+ */
+struct source {
+	const char *name;
+	const char *absent;
+	int (*setup)(void);
+	void (*teardown)(void);
+	void *(*get)(void);
+	void (*put)(void *obj);
+	void (*put_remote)(void *obj);
+};
+
+enum {
+	SRC_LABYRINTH, SRC_ALLOC_PAGE, SRC_MEMPOOL, SRC_PAGE_POOL, SRC_OBJPOOL,
+	SRC_FLOOR, SRC_LOOP, NR_SOURCES
+};
+
+static const struct source sources[NR_SOURCES] = {
+	[SRC_LABYRINTH] = {
+		.name = "labyrinth",
+		.get = get_labyrinth,
+		.put = put_labyrinth,
+		.put_remote = put_labyrinth,
+	},
+	[SRC_ALLOC_PAGE] = {
+		.name = "alloc_page",
+		.get = get_buddy,
+		.put = put_buddy,
+		.put_remote = put_buddy,
+	},
+	[SRC_MEMPOOL] = {
+		.name = "mempool",
+		.setup = setup_mempool,
+		.teardown = teardown_mempool,
+		.get = get_mempool,
+		.put = put_mempool,
+		.put_remote = put_mempool,
+	},
+	[SRC_PAGE_POOL] = {
+		.name = "page_pool",
+		.absent = NO_PAGE_POOL,
+		.setup = setup_page_pools,
+		.teardown = teardown_page_pools,
+		.get = get_page_pool,
+		.put = put_page_pool,
+		.put_remote = put_page_pool_remote,
+	},
+	[SRC_OBJPOOL] = {
+		.name = "objpool",
+		.absent = NO_OBJPOOL,
+		.setup = setup_objpool,
+		.teardown = teardown_objpool,
+		.get = get_objpool,
+		.put = put_objpool,
+		.put_remote = put_objpool,
+	},
+	[SRC_FLOOR] = {
+		.name = "floor",
+		.setup = setup_floor,
+		.teardown = teardown_floor,
+		.get = get_floor,
+		.put = put_floor,
+		.put_remote = put_floor,
+	},
+	[SRC_LOOP] = {
+		.name = "loop (no pool)",
+		.get = get_nothing,
+		.put = put_nothing,
+		.put_remote = put_nothing,
+	},
+};
+
+/* 0: ready; -EOPNOTSUPP: absent from this kernel; else: setup failed. */
+static int src_err[NR_SOURCES];
+
+struct bench_run;
+
+/**
+ * struct bench_thread - one bound kthread of a run
+ * @run: the run
+ * @task: the kthread
+ * @cpu: its CPU
+ * @src: the source it measures now
+ * @returner: cross: it puts the pages @peer took
+ * @peer: cross: the taker, for the returner
+ * @batch: pages taken and not yet put
+ * @rounds: cross: batches handed over or put so far
+ * @full_seq: cross: the taker's last round whose batch is full
+ * @empty_seq: cross: the taker's last round whose batch has been put
+ * @exited: the kthread is done with this struct and the module's text
+ * @failed: gets that returned NULL, per source
+ * @ns: time of each step, per source and repetition
+ */
+struct bench_thread {
+	struct bench_run *run;
+	struct task_struct *task;
+	unsigned int cpu;
+	unsigned int src;
+	bool returner;
+	struct bench_thread *peer;
+	void *batch[BENCH_BATCH];
+	unsigned long rounds;
+	unsigned long full_seq;
+	unsigned long empty_seq;
+	struct completion exited;
+	unsigned long failed[NR_SOURCES];
+	u64 ns[NR_SOURCES][BENCH_MAX_REPS];
+};
+
+/**
+ * struct pattern - how a step uses a source
+ * @name: table title
+ * @what: what one op is
+ * @note: what the figures leave out, or NULL
+ * @step: one repetition for one source and thread; its timed ns
+ * @cross: runs on two CPUs, a taker and a returner
+ */
+struct pattern {
+	const char *name;
+	const char *what;
+	const char *note;
+	u64 (*step)(struct bench_thread *t, const struct source *s);
+	bool cross;
+};
+
+/**
+ * struct bench_run - the threads measuring one pattern on a set of CPUs
+ * @pat: the pattern
+ * @threads: one per CPU, cross: taker then returner
+ * @nr_threads: entries in @threads
+ * @arrived: arrivals at the gates of wait_for_all()
+ */
+struct bench_run {
+	const struct pattern *pat;
+	struct bench_thread *threads;
+	unsigned int nr_threads;
+	atomic_t arrived;
+};
+
+static void take_batch(struct bench_thread *t, const struct source *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < BENCH_BATCH; i++) {
+		t->batch[i] = s->get();
+		if (unlikely(!t->batch[i]))
+			t->failed[t->src]++;
+	}
+}
+
+static void give_batch(void **batch, void (*put)(void *obj))
+{
+	unsigned int i;
+
+	for (i = 0; i < BENCH_BATCH; i++)
+		if (likely(batch[i]))
+			put(batch[i]);
+}
+
+static u64 pair_step(struct bench_thread *t, const struct source *s)
+{
+	unsigned int i, n = nr_ops();
+	u64 start = ktime_get_ns();
+	void *obj;
+
+	for (i = 0; i < n; i++) {
+		obj = s->get();
+		if (likely(obj))
+			s->put(obj);
+		else
+			t->failed[t->src]++;
+	}
+	return ktime_get_ns() - start;
+}
+
+static u64 burst_step(struct bench_thread *t, const struct source *s)
+{
+	unsigned int i, n = nr_ops() / BENCH_BATCH;
+	u64 start = ktime_get_ns();
+
+	for (i = 0; i < n; i++) {
+		take_batch(t, s);
+		give_batch(t->batch, s->put);
+	}
+	return ktime_get_ns() - start;
+}
+
+/*
+ * The hand-over spins, with preemption off like every step: work that a
+ * source defers to its CPU's workers (labyrinth's refill) waits for the
+ * end of the step instead of running unseen while the CPU waits.
+ */
+static void wait_seq(const unsigned long *seq, unsigned long want)
+{
+	/* Pairs with smp_store_release() in cross_take() and cross_give(). */
+	while (smp_load_acquire(seq) != want)
+		cpu_relax();
+}
+
+/* The taker: get a batch, hand it over, wait until it has been put. */
+static u64 cross_take(struct bench_thread *t, const struct source *s)
+{
+	unsigned long round = ++t->rounds;
+	u64 start = ktime_get_ns(), ns;
+
+	take_batch(t, s);
+	ns = ktime_get_ns() - start;
+	/* The batch is filled before it is handed over; see wait_seq(). */
+	smp_store_release(&t->full_seq, round);
+	wait_seq(&t->empty_seq, round);
+	return ns;
+}
+
+/* The returner: wait for the taker's batch, put it, say so. */
+static u64 cross_give(struct bench_thread *t, const struct source *s)
+{
+	struct bench_thread *taker = t->peer;
+	unsigned long round = ++t->rounds;
+	u64 start, ns;
+
+	wait_seq(&taker->full_seq, round);
+	start = ktime_get_ns();
+	give_batch(taker->batch, s->put_remote);
+	ns = ktime_get_ns() - start;
+	/* The batch is put before the taker may refill it; see wait_seq(). */
+	smp_store_release(&taker->empty_seq, round);
+	return ns;
+}
+
+static u64 cross_step(struct bench_thread *t, const struct source *s)
+{
+	unsigned int i, n = nr_ops() / BENCH_BATCH;
+	u64 ns = 0;
+
+	for (i = 0; i < n; i++)
+		ns += t->returner ? cross_give(t, s) : cross_take(t, s);
+	return ns;
+}
+
+enum { PAT_PAIR, PAT_BURST, PAT_CROSS, NR_PATTERNS };
+
+static const struct pattern patterns[NR_PATTERNS] = {
+	[PAT_PAIR] = {
+		.name = "pair",
+		.what = "get a page, put it back",
+		.step = pair_step,
+	},
+	[PAT_BURST] = {
+		.name = "burst",
+		.what = "get 32 pages, then put the 32 back",
+		.step = burst_step,
+	},
+	[PAT_CROSS] = {
+		.name = "cross-CPU",
+		.what = "CPU A gets 32 pages, CPU B puts them (ns per page, get + put)",
+		.note = "Not timed: the hand-over between the CPUs.",
+		.step = cross_step,
+		.cross = true,
+	},
+};
+
+static u64 run_step(struct bench_thread *t, const struct source *s)
+{
+	u64 ns;
+
+	preempt_disable();
+	ns = t->run->pat->step(t, s);
+	preempt_enable();
+	return ns;
+}
+
+/* Spin until every thread of @run has reached @gate: steps start together. */
+static void wait_for_all(struct bench_run *run, unsigned int gate)
+{
+	atomic_inc(&run->arrived);
+	while (atomic_read(&run->arrived) < gate * run->nr_threads) {
+		cpu_relax();
+		cond_resched();
+	}
+}
+
+static int thread_fn(void *arg)
+{
+	struct bench_thread *t = arg;
+	struct bench_run *run = t->run;
+	unsigned int rep, i, gate = 0;
+
+	for (rep = 0; rep < bench_reps; rep++) {
+		for (i = 0; i < NR_SOURCES; i++) {
+			if (src_err[i])
+				continue;
+			wait_for_all(run, ++gate);
+			t->src = i;
+			t->ns[i][rep] = run_step(t, &sources[i]);
+			cond_resched();
+		}
+	}
+	kthread_complete_and_exit(&t->exited, 0);
+}
+
+static int run_threads(struct bench_run *run)
+{
+	struct bench_thread *t;
+	unsigned int i;
+
+	for (i = 0; i < run->nr_threads; i++) {
+		t = &run->threads[i];
+		t->task = kthread_create_on_cpu(thread_fn, t, t->cpu,
+						"lab_bench/%u");
+		if (IS_ERR(t->task)) {
+			while (i--)
+				kthread_stop(run->threads[i].task);
+			return PTR_ERR(t->task);
+		}
+	}
+	for (i = 0; i < run->nr_threads; i++)
+		wake_up_process(run->threads[i].task);
+	for (i = 0; i < run->nr_threads; i++)
+		wait_for_completion(&run->threads[i].exited);
+	return 0;
+}
+
+/**
+ * struct figure - one cell of the report
+ * @med: median over the repetitions, tenths of a ns per get+put
+ * @min: fastest repetition
+ * @max: slowest repetition
+ * @failed: gets that returned NULL
+ * @valid: measured
+ */
+struct figure {
+	u64 med;
+	u64 min;
+	u64 max;
+	unsigned long failed;
+	bool valid;
+};
+
+/* [pattern][0: one CPU, 1: all CPUs][source] */
+static struct figure figures[NR_PATTERNS][2][NR_SOURCES];
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A step's time is per thread; cross: taker and returner add up. */
+static struct figure summarize(const struct bench_run *run, unsigned int i)
+{
+	unsigned int units = run->pat->cross ? 1 : run->nr_threads;
+	u64 per_op = (u64)units * nr_ops(), v[BENCH_MAX_REPS] = { };
+	struct figure f = { .valid = true };
+	unsigned int rep, n;
+
+	for (n = 0; n < run->nr_threads; n++) {
+		for (rep = 0; rep < bench_reps; rep++)
+			v[rep] += run->threads[n].ns[i][rep];
+		f.failed += run->threads[n].failed[i];
+	}
+	for (rep = 0; rep < bench_reps; rep++)
+		v[rep] = div64_u64(v[rep] * 10 + per_op / 2, per_op);
+	sort(v, bench_reps, sizeof(v[0]), cmp_u64, NULL);
+	f.med = v[bench_reps / 2];
+	f.min = v[0];
+	f.max = v[bench_reps - 1];
+	return f;
+}
+
+/* The first online CPU, the first two (cross), or every one of them. */
+static unsigned int pick_cpus(struct bench_run *run, bool all)
+{
+	unsigned int cpu, n = 0;
+
+	for_each_online_cpu(cpu) {
+		if (n == run->nr_threads)
+			break;
+		run->threads[n].run = run;
+		run->threads[n++].cpu = cpu;
+	}
+	if (run->pat->cross && n == 2) {
+		run->threads[1].returner = true;
+		run->threads[1].peer = &run->threads[0];
+	}
+	return n;
+}
+
+static void init_threads(struct bench_run *run)
+{
+	struct bench_thread *t;
+	unsigned int i;
+
+	for (i = 0; i < run->nr_threads; i++) {
+		t = &run->threads[i];
+		init_completion(&t->exited);
+	}
+}
+
+/* Measure pattern @p on one CPU (or two, cross) or on all of them. */
+static int run_pattern(const struct pattern *p, bool all,
+		       struct figure *out)
+{
+	struct bench_run run = { .pat = p };
+	unsigned int i;
+	int err = -ENODEV;
+
+	cpus_read_lock();
+	run.nr_threads = all ? num_online_cpus() : p->cross ? 2 : 1;
+	run.threads = kcalloc(run.nr_threads, sizeof(*run.threads),
+			      GFP_KERNEL);
+	if (!run.threads) {
+		err = -ENOMEM;
+		goto out;
+	}
+	init_threads(&run);
+	if (pick_cpus(&run, all) == run.nr_threads)
+		err = run_threads(&run);
+	for (i = 0; i < NR_SOURCES && !err; i++)
+		if (!src_err[i])
+			out[i] = summarize(&run, i);
+	kfree(run.threads);
+out:
+	cpus_read_unlock();
+	return err;
+}
+
+static char report_buf[REPORT_SIZE];
+static struct debugfs_blob_wrapper report_blob;
+static struct dentry *bench_debugfs;
+
+/* One line of the report: printed, and kept for the debugfs file. */
+static __printf(1, 2) void report(const char *fmt, ...)
+{
+	char line[REPORT_LINE];
+	va_list args;
+
+	va_start(args, fmt);
+	vscnprintf(line, sizeof(line), fmt, args);
+	va_end(args);
+	pr_info("%s\n", line);
+	report_blob.size += scnprintf(report_buf + report_blob.size,
+				      sizeof(report_buf) - report_blob.size,
+				      "%s\n", line);
+}
+
+/* Markdown needs blank lines around headings and tables. */
+static void report_gap(void)
+{
+	report("%s", "");
+}
+
+static void fmt_figure(char *buf, size_t len, const struct figure *f)
+{
+	if (!f->valid) {
+		strscpy(buf, "-", len);
+		return;
+	}
+	scnprintf(buf, len, "%llu.%llu (%llu.%llu-%llu.%llu)",
+		  f->med / 10, f->med % 10, f->min / 10, f->min % 10,
+		  f->max / 10, f->max % 10);
+}
+
+/* @a / @b with two decimals, rounded; "-" if either is missing. */
+static void fmt_ratio(char *buf, size_t len, u64 a, u64 b)
+{
+	u64 r;
+
+	if (!a || !b) {
+		strscpy(buf, "-", len);
+		return;
+	}
+	r = div64_u64(a * 100 + b / 2, b);
+	scnprintf(buf, len, "%llu.%02llu", r / 100, r % 100);
+}
+
+/* The row of a source that has no figure here, and why. */
+static void report_missing(unsigned int i)
+{
+	const struct source *s = &sources[i];
+
+	if (src_err[i] == -EOPNOTSUPP)
+		report("| %s | n/a: %s | | | |", s->name, s->absent);
+	else if (src_err[i])
+		report("| %s | n/a: setup failed (%d) | | | |", s->name,
+		       src_err[i]);
+	else
+		report("| %s | not measured | | | |", s->name);
+}
+
+static void report_row(const struct figure *one, const struct figure *all,
+		       unsigned int i)
+{
+	char f1[48], fa[48], r1[16], r2[16];
+
+	if (!one[i].valid) {
+		report_missing(i);
+		return;
+	}
+	fmt_figure(f1, sizeof(f1), &one[i]);
+	fmt_figure(fa, sizeof(fa), &all[i]);
+	fmt_ratio(r1, sizeof(r1), all[i].med, one[i].med);
+	fmt_ratio(r2, sizeof(r2), one[i].med, one[SRC_LABYRINTH].med);
+	report("| %s | %s | %s | %s | %s |", sources[i].name, f1, fa, r1, r2);
+}
+
+static void report_ratio(const char *what, u64 a, u64 b)
+{
+	char r[16];
+
+	fmt_ratio(r, sizeof(r), a, b);
+	report("%s: %s", what, r);
+}
+
+/* a / b once the loop's own cost is taken off both. */
+static void report_net_ratio(const char *what, u64 a, u64 b, u64 loop)
+{
+	report_ratio(what, a > loop ? a - loop : 0, b > loop ? b - loop : 0);
+}
+
+static void report_pattern(unsigned int pi)
+{
+	const struct figure *one = figures[pi][0], *all = figures[pi][1];
+	const struct pattern *p = &patterns[pi];
+	unsigned int i;
+
+	report_gap();
+	report("#### %s: %s", p->name, p->what);
+	report_gap();
+	report("| %s | %s | %s | %s | %s |", "source",
+	       "1 CPU ns/op median (min-max)",
+	       "all CPUs ns/op median (min-max)", "all/1",
+	       "ratio to labyrinth (1 CPU)");
+	report("|---|---|---|---|---|");
+	for (i = 0; i < NR_SOURCES; i++)
+		report_row(one, all, i);
+	for (i = 0; i < NR_SOURCES; i++)
+		if (one[i].failed || all[i].failed)
+			report("%s: %lu gets failed", sources[i].name,
+			       one[i].failed + all[i].failed);
+	if (p->note)
+		report("%s", p->note);
+	report_gap();
+	report_ratio("labyrinth/floor (1 CPU)", one[SRC_LABYRINTH].med,
+		     one[SRC_FLOOR].med);
+	report_net_ratio("labyrinth/floor (1 CPU), loop cost taken off",
+			 one[SRC_LABYRINTH].med, one[SRC_FLOOR].med,
+			 one[SRC_LOOP].med);
+	report_ratio("alloc_page/labyrinth (1 CPU)", one[SRC_ALLOC_PAGE].med,
+		     one[SRC_LABYRINTH].med);
+	if (!p->cross)
+		report_ratio("labyrinth all-CPU/1-CPU", all[SRC_LABYRINTH].med,
+			     one[SRC_LABYRINTH].med);
+}
+
+static void setup_sources(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_SOURCES; i++) {
+		if (sources[i].absent)
+			src_err[i] = -EOPNOTSUPP;
+		else if (sources[i].setup)
+			src_err[i] = sources[i].setup();
+	}
+}
+
+static void teardown_sources(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_SOURCES; i++)
+		if (!src_err[i] && sources[i].teardown)
+			sources[i].teardown();
+}
+
+static void measure_patterns(void)
+{
+	unsigned int pi;
+	int err;
+
+	for (pi = 0; pi < NR_PATTERNS; pi++) {
+		err = run_pattern(&patterns[pi], false, figures[pi][0]);
+		if (!err && !patterns[pi].cross)
+			err = run_pattern(&patterns[pi], true, figures[pi][1]);
+		if (err)
+			report("%s: not measured (%d)", patterns[pi].name, err);
+	}
+}
+
+/* A reserve filled the plain way: alloc_page(GFP_KERNEL), one at a time. */
+static void measure_fill(void)
+{
+	struct page *page, *next;
+	unsigned int n;
+	LIST_HEAD(list);
+	u64 start, ns;
+
+	start = ktime_get_ns();
+	for (n = 0; n < bench_fill_pages; n++) {
+		page = alloc_page(GFP_KERNEL);
+		if (!page)
+			break;
+		list_add(&page->lru, &list);
+	}
+	ns = ktime_get_ns() - start;
+	list_for_each_entry_safe(page, next, &list, lru)
+		__free_page(page);
+	ns = n ? div_u64(ns * 10, n) : 0;
+	report_gap();
+	report("fill: alloc_page(GFP_KERNEL) loop, %u pages: %llu.%llu ns/page",
+	       n, ns / 10, ns % 10);
+}
+
+static int __init bench_init(void)
+{
+	unsigned int pi;
+
+	report("labyrinth_bench: %u CPUs online, %u get+put pairs per step, %u repetitions",
+	       num_online_cpus(), nr_ops(), bench_reps);
+	report("figures: ns per get+put pair and CPU, median (min-max) over the repetitions");
+	setup_sources();
+	measure_patterns();
+	teardown_sources();
+	for (pi = 0; pi < NR_PATTERNS; pi++)
+		report_pattern(pi);
+	measure_fill();
+
+	report_blob.data = report_buf;
+	/* debugfs failures are not fatal and need no checking */
+	bench_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_blob("report", 0400, bench_debugfs, &report_blob);
+	return 0;
+}
+module_init(bench_init);
+
+static void __exit bench_exit(void)
+{
+	debugfs_remove_recursive(bench_debugfs);
+}
+module_exit(bench_exit);
+
+MODULE_DESCRIPTION("labyrinth benchmark: the reserve against the kernel's page allocators and pools");
+MODULE_LICENSE("GPL");
