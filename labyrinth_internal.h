@@ -24,6 +24,7 @@ enum lab_stat_item {
 	LAB_PUT_FREED,		/* put freed: the pool was full */
 	LAB_PUT_REJECTED,	/* put refused: not a poolable page */
 	LAB_CLEARED_INLINE,	/* returned pages cleared on the get path */
+	LAB_CLEARED_ON_PUT,	/* returned pages cleared on the put path */
 	LAB_REFILL_RUNS,	/* refill worker runs */
 	LAB_PAGES_REFILLED,	/* pages the refill worker added */
 	LAB_REFILL_FAILURES,	/* refill runs that could not reach capacity */

@@ -41,6 +41,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_PUT_FREED]		= "put_freed",
 	[LAB_PUT_REJECTED]	= "put_rejected",
 	[LAB_CLEARED_INLINE]	= "cleared_inline",
+	[LAB_CLEARED_ON_PUT]	= "cleared_on_put",
 	[LAB_REFILL_RUNS]	= "refill_runs",
 	[LAB_PAGES_REFILLED]	= "pages_refilled",
 	[LAB_REFILL_FAILURES]	= "refill_failures",

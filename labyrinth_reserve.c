@@ -34,7 +34,12 @@
  * section, that it still runs there: while the CPU goes down the worker may
  * be moved elsewhere, and then it leaves the pool to lab_cpu_dead().
  *
- * A reentrancy counter guards the owner-only section so that an NMI path can
+ * Returned pages wait for the worker on the dirty list, up to LAB_DIRTY_MAX;
+ * when the worker cannot keep up (it cannot run while the CPU stays in
+ * interrupt context or with preemption off), puts clear their page
+ * themselves, so that a get clears a page only when nothing clean is left.
+ *
+ * A reentrancy flag guards the owner-only section so that an NMI path can
  * be added later: a nested entry on the same CPU is refused, not served.
  */
 #include <linux/cpu.h>
@@ -46,7 +51,6 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <kunit/visibility.h>
-#include <asm/local.h>
 
 #include "labyrinth.h"
 #include "labyrinth_internal.h"
@@ -57,6 +61,7 @@
 #define LAB_HOT_MAX	32		/* pages in hot[] at most */
 #define LAB_FILL_CHUNK	16		/* pages per bulk allocation */
 #define LAB_CLEAR_BATCH	16		/* returned pages cleared per round */
+#define LAB_DIRTY_MAX	32		/* returned pages waiting for the worker */
 #define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
 #define LAB_GFP_FILL	(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)
 
@@ -64,6 +69,9 @@
  * struct lab_cpu - one CPU's reserve
  * @nr_hot: pages in @hot (owner only)
  * @nr_dirty: pages on @dirty (owner only)
+ * @stash_seen: @nr_stash when the owner (or the worker, on the owner's CPU)
+ *	last changed it; thieves only lower @nr_stash, so @nr_hot + @nr_dirty
+ *	+ @stash_seen never understates the level (owner only)
  * @min_level: lowest level the owner has seen (owner only)
  * @active: reentrancy guard of the owner-only section
  * @dirty: returned pages waiting to be cleared (owner only)
@@ -83,8 +91,9 @@
 struct lab_cpu {
 	unsigned int nr_hot;
 	unsigned int nr_dirty;
+	unsigned int stash_seen;
 	unsigned int min_level;
-	local_t active;
+	bool active;
 	struct list_head dirty;
 	unsigned long stat[LAB_NR_STATS];
 	struct page *hot[LAB_HOT_MAX];
@@ -113,9 +122,27 @@ static unsigned int hot_max(unsigned int cap)
 	return min_t(unsigned int, cap, LAB_HOT_MAX);
 }
 
+/* The exact level; reads the stash's cache line. */
 static unsigned int pool_level(const struct lab_cpu *c)
 {
 	return c->nr_hot + c->nr_dirty + READ_ONCE(c->nr_stash);
+}
+
+/*
+ * The level as the owner last saw it, from its own cache line only: the
+ * fast path's view.  It may overstate the level after a theft, and the
+ * thief then schedules the victim's refill itself.
+ */
+static unsigned int level_seen(const struct lab_cpu *c)
+{
+	return c->nr_hot + c->nr_dirty + c->stash_seen;
+}
+
+/* nr_stash changed under stash_lock, by the owner or with the pool idle. */
+static void set_stash(struct lab_cpu *c, unsigned int nr)
+{
+	WRITE_ONCE(c->nr_stash, nr);
+	c->stash_seen = nr;
 }
 
 static bool clear_needed(void)
@@ -123,17 +150,24 @@ static bool clear_needed(void)
 	return want_init_on_alloc(0) || want_init_on_free();
 }
 
+/*
+ * The reentrancy guard of the owner-only section.  A nested entry can only
+ * come from an NMI, which runs to completion before the interrupted section
+ * continues: a plain flag is enough.
+ */
 static bool lab_enter(struct lab_cpu *c)
 {
-	if (likely(local_inc_return(&c->active) == 1))
-		return true;
-	local_dec(&c->active);
-	return false;
+	if (unlikely(c->active))
+		return false;
+	c->active = true;
+	barrier();
+	return true;
 }
 
 static void lab_exit(struct lab_cpu *c)
 {
-	local_dec(&c->active);
+	barrier();
+	c->active = false;
 }
 
 /*
@@ -152,7 +186,7 @@ static void kick_refill(struct lab_cpu *c)
 /* Called by the owner after it took a page: track the level, refill early. */
 static void note_level(struct lab_cpu *c)
 {
-	unsigned int level = pool_level(c);
+	unsigned int level = level_seen(c);
 
 	if (unlikely(level < c->min_level))
 		c->min_level = level;
@@ -183,6 +217,7 @@ static bool reload_hot(struct lab_cpu *c)
 
 	raw_spin_lock(&c->stash_lock);
 	stash_take(c, &list, want);
+	c->stash_seen = c->nr_stash;
 	raw_spin_unlock(&c->stash_lock);
 
 	list_for_each_entry_safe(page, next, &list, lru) {
@@ -193,15 +228,14 @@ static bool reload_hot(struct lab_cpu *c)
 }
 
 /* Owner, interrupts off, hot[] full: move half of it to the stash. */
-static void spill_hot(struct lab_cpu *c)
+static noinline void spill_hot(struct lab_cpu *c)
 {
-	unsigned int nr = max(c->nr_hot / 2, 1U);
+	unsigned int nr = max(c->nr_hot / 2, 1U), i;
 
 	raw_spin_lock(&c->stash_lock);
-	while (nr--) {
+	for (i = 0; i < nr; i++)
 		list_add(&c->hot[--c->nr_hot]->lru, &c->stash);
-		c->nr_stash++;
-	}
+	set_stash(c, c->nr_stash + nr);
 	raw_spin_unlock(&c->stash_lock);
 }
 
@@ -268,7 +302,7 @@ static struct page *steal(struct lab_cpu *thief)
 }
 
 /* Owner, interrupts off, hot[] empty: every source after the fast path. */
-static struct page *get_slow(struct lab_cpu *c)
+static noinline struct page *get_slow(struct lab_cpu *c)
 {
 	enum lab_stat_item src = LAB_SERVED_LOCAL;
 	struct page *page;
@@ -348,24 +382,69 @@ static const char *unpoolable(struct page *page)
 	return NULL;
 }
 
+/*
+ * Owner, interrupts off, the pool looks full: look again at the stash,
+ * which thieves may have emptied.  Pages returned on another CPU than they
+ * were taken on come back this way.
+ */
+static noinline bool room_after_theft(struct lab_cpu *c, unsigned int cap)
+{
+	c->stash_seen = READ_ONCE(c->nr_stash);
+	return level_seen(c) < cap;
+}
+
+/*
+ * Owner, interrupts off, pages must be cleared before reuse: leave @page to
+ * the worker, or if it is behind clear it here so that gets never must.
+ * Return: true if @page is on the dirty list, false if it is clean now.
+ */
+static bool put_dirty(struct lab_cpu *c, struct page *page,
+		      unsigned int cap)
+{
+	if (likely(c->nr_dirty < LAB_DIRTY_MAX)) {
+		list_add_tail(&page->lru, &c->dirty);
+		if (++c->nr_dirty >= max(hot_max(cap) / 2, 1U))
+			kick_refill(c);
+		return true;
+	}
+	clear_highpage(page);
+	c->stat[LAB_CLEARED_ON_PUT]++;
+	return false;
+}
+
+/* Count, report and release a page labyrinth_put() may not pool. */
+static noinline void put_rejected(struct page *page)
+{
+	unsigned long flags;
+	struct lab_cpu *c;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(lab_cpus);
+	if (likely(lab_enter(c))) {
+		c->stat[LAB_PUT_REJECTED]++;
+		trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
+		lab_exit(c);
+	}
+	local_irq_restore(flags);
+
+	pr_warn_ratelimited("put of a %s page rejected\n", unpoolable(page));
+	put_page(page);
+}
+
 /* Owner, interrupts off: keep @page if the pool has room; say which. */
 static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 {
 	unsigned int cap = capacity();
 
-	if (unlikely(pool_level(c) >= cap)) {
+	if (unlikely(level_seen(c) >= cap) && !room_after_theft(c, cap)) {
 		atomic_long_inc(&c->released);
 		return LAB_PUT_FREED;
 	}
-	if (clear_needed()) {
-		list_add_tail(&page->lru, &c->dirty);
-		if (++c->nr_dirty >= max(hot_max(cap) / 2, 1U))
-			kick_refill(c);
-	} else {
-		if (unlikely(c->nr_hot >= hot_max(cap)))
-			spill_hot(c);
-		c->hot[c->nr_hot++] = page;
-	}
+	if (clear_needed() && put_dirty(c, page, cap))
+		return LAB_PUT_POOLED;
+	if (unlikely(c->nr_hot >= hot_max(cap)))
+		spill_hot(c);
+	c->hot[c->nr_hot++] = page;
 	return LAB_PUT_POOLED;
 }
 
@@ -385,28 +464,26 @@ void labyrinth_put(struct page *page)
 	enum lab_stat_item res = LAB_PUT_FREED;
 	unsigned long flags;
 	struct lab_cpu *c;
-	const char *why;
 
 	if (!page)
 		return;
-	why = unpoolable(page);
+	if (unlikely(unpoolable(page))) {
+		put_rejected(page);
+		return;
+	}
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
 	if (likely(lab_enter(c))) {
-		res = likely(!why) ? pool_page(c, page) : LAB_PUT_REJECTED;
+		res = pool_page(c, page);
 		c->stat[res]++;
 		trace_labyrinth_put(c->cpu, res, pool_level(c));
 		lab_exit(c);
 	}
 	local_irq_restore(flags);
 
-	if (unlikely(why)) {
-		pr_warn_ratelimited("put of a %s page rejected\n", why);
-		put_page(page);
-	} else if (res == LAB_PUT_FREED) {
+	if (res == LAB_PUT_FREED)
 		__free_page(page);
-	}
 }
 EXPORT_SYMBOL_GPL(labyrinth_put);
 
@@ -438,7 +515,7 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 		list_move(list->next, &c->stash);
 		added++;
 	}
-	WRITE_ONCE(c->nr_stash, c->nr_stash + added);
+	set_stash(c, c->nr_stash + added);
 	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
 
 	atomic_long_add(nr - added, &c->released);
@@ -521,6 +598,7 @@ static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 		atomic_long_add(level - cap - over, &c->released);
 		level = cap + over;
 	}
+	c->stash_seen = c->nr_stash;
 	raw_spin_unlock(&c->stash_lock);
 	local_irq_restore(flags);
 
@@ -587,6 +665,7 @@ static void drain(struct lab_cpu *c)
 
 	raw_spin_lock_irqsave(&c->stash_lock, flags);
 	stash_take(c, &list, c->nr_stash);
+	c->stash_seen = 0;
 	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
 
 	list_splice_init(&c->dirty, &list);
@@ -716,7 +795,6 @@ int lab_reserve_init(void)
 		INIT_LIST_HEAD(&c->dirty);
 		INIT_LIST_HEAD(&c->stash);
 		raw_spin_lock_init(&c->stash_lock);
-		local_set(&c->active, 0);
 		c->cpu = cpu;
 		c->retry_at = jiffies;
 		INIT_DELAYED_WORK(&c->refill, refill_fn);
