@@ -55,6 +55,7 @@ int lab_reserve_init(void);
 void lab_reserve_exit(void);
 void lab_reserve_sync(void);
 void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap);
+size_t lab_reserve_bookkeeping(void);
 int lab_cpu_prepare(unsigned int cpu);
 int lab_cpu_dead(unsigned int cpu);
 

@@ -165,6 +165,7 @@ static int stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "capacity %lu\n",
 		   (unsigned long)READ_ONCE(lab_pages_per_cpu) *
 		   num_online_cpus());
+	seq_printf(m, "bookkeeping_bytes %zu\n", lab_reserve_bookkeeping());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);

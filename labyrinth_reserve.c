@@ -772,6 +772,20 @@ void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap)
 EXPORT_SYMBOL_IF_KUNIT(lab_reserve_snapshot);
 
 /**
+ * lab_reserve_bookkeeping() - memory the reserve uses besides its pages
+ *
+ * Pooled pages are linked through their own struct page; what remains is
+ * one struct lab_cpu per possible CPU.
+ *
+ * Context: Any context.
+ * Return: bytes.
+ */
+size_t lab_reserve_bookkeeping(void)
+{
+	return sizeof(struct lab_cpu) * num_possible_cpus();
+}
+
+/**
  * lab_reserve_init() - allocate the per-CPU pools, empty
  *
  * Context: Process context.  Sleeps.
