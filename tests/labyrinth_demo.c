@@ -39,6 +39,7 @@
 #include <linux/workqueue.h>
 
 #include "labyrinth.h"
+#include "labyrinth_test.h"
 
 static unsigned int demo_interval_us = 200;
 static unsigned int demo_duration_ms = 3000;
@@ -104,36 +105,20 @@ static DECLARE_COMPLETION(demo_done);
 static void finish_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(demo_finish, finish_fn);
 
-/* Store @val in the uint at kp->arg if it lies in [@min, @max]. */
-static int set_range(const char *val, const struct kernel_param *kp,
-		     unsigned int min, unsigned int max)
-{
-	int len = strcspn(val, "\n");
-	unsigned int n;
-
-	if (kstrtouint(val, 0, &n) || n < min || n > max) {
-		pr_err("%s='%.*s' rejected: expected a number from %u to %u\n",
-		       kp->name, len, val, min, max);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = n;
-	return 0;
-}
-
 /* Below 50 us a tick of pages filled in hard-IRQ starves the CPU. */
 static int set_interval(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 50, USEC_PER_SEC);
+	return lab_test_set_range(val, kp, 50, USEC_PER_SEC);
 }
 
 static int set_duration(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 1, 600 * MSEC_PER_SEC);
+	return lab_test_set_range(val, kp, 1, 600 * MSEC_PER_SEC);
 }
 
 static int set_batch(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 1, 32);
+	return lab_test_set_range(val, kp, 1, 32);
 }
 
 static const struct kernel_param_ops interval_ops = {

@@ -59,6 +59,7 @@
 #include <linux/workqueue.h>
 
 #include "labyrinth.h"
+#include "labyrinth_test.h"
 
 #define STRESS_MAGIC	0x4c616273	/* in the tag of every held page */
 #define STRESS_HOLD	8		/* pages a context keeps at most */
@@ -227,42 +228,26 @@ static struct guarantee_result guarantee_last = { .part = -1 };
 
 static struct dentry *stress_debugfs;
 
-/* Store @val in the uint at kp->arg if it lies in [@min, @max]. */
-static int set_range(const char *val, const struct kernel_param *kp,
-		     unsigned int min, unsigned int max)
-{
-	int len = strcspn(val, "\n");
-	unsigned int n;
-
-	if (kstrtouint(val, 0, &n) || n < min || n > max) {
-		pr_err("%s='%.*s' rejected: expected a number from %u to %u\n",
-		       kp->name, len, val, min, max);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = n;
-	return 0;
-}
-
 static int set_duration(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 1, 3600 * MSEC_PER_SEC);
+	return lab_test_set_range(val, kp, 1, 3600 * MSEC_PER_SEC);
 }
 
 /* Below 50 us the hard-IRQ user starves its CPU. */
 static int set_interval(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 50, USEC_PER_SEC);
+	return lab_test_set_range(val, kp, 50, USEC_PER_SEC);
 }
 
 static int set_batch(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 1, 2 * STRESS_HOLD);
+	return lab_test_set_range(val, kp, 1, 2 * STRESS_HOLD);
 }
 
 /* labyrinth's bound on pages_per_cpu. */
 static int set_reserve(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 1, 16384);
+	return lab_test_set_range(val, kp, 1, 16384);
 }
 
 static int set_mode(const char *val, const struct kernel_param *kp)

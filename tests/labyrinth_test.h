@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What labyrinth's test and demo modules share.  Not part of labyrinth.
+ */
+#ifndef _LABYRINTH_TEST_H
+#define _LABYRINTH_TEST_H
+
+#include <linux/kernel.h>
+#include <linux/kstrtox.h>
+#include <linux/moduleparam.h>
+#include <linux/printk.h>
+#include <linux/string.h>
+
+/**
+ * lab_test_set_range() - set a uint module parameter within bounds
+ * @val: the value as written
+ * @kp: the parameter; kp->arg points at its unsigned int
+ * @min: smallest value accepted
+ * @max: largest value accepted
+ *
+ * Context: Process context (module load or a sysfs write).
+ * Return: 0, or -EINVAL (with one pr_err() line) if @val is not a number
+ * within [@min, @max]; the parameter is then unchanged.
+ */
+static inline int lab_test_set_range(const char *val,
+				     const struct kernel_param *kp,
+				     unsigned int min, unsigned int max)
+{
+	int len = strcspn(val, "\n");
+	unsigned int n;
+
+	if (kstrtouint(val, 0, &n) || n < min || n > max) {
+		pr_err("%s='%.*s' rejected: expected a number from %u to %u\n",
+		       kp->name, len, val, min, max);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+#endif /* _LABYRINTH_TEST_H */
