@@ -31,8 +31,9 @@
  *
  * Limitations:
  *
- *  - Not callable from NMI context (yet); re-entry on a CPU is detected and
- *    served from the next source.
+ *  - Not callable from NMI context (yet).  A nested call on a CPU, which
+ *    only an NMI could make, is detected: a get returns NULL, a put frees
+ *    its page.
  *  - On PREEMPT_RT, hard-IRQ callers are not supported.
  *  - labyrinth_put() pools only order-0 pages it owns exclusively (refcount
  *    of one) and that are not pfmemalloc; any other page is handed to
