@@ -732,6 +732,16 @@ static void put_rejects_shared_page(struct kunit *test)
 		put_page(page);
 }
 
+/* A page taken from the emergency reserves must go back to the allocator. */
+static void put_rejects_pfmemalloc_page(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	set_page_pfmemalloc(page);
+	put_with_room(test, page);
+}
+
 static void put_null_is_noop(struct kunit *test)
 {
 	struct lab_test *t = test->priv;
@@ -913,6 +923,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_put_under_spinlock_with_irqs_off),
 	KUNIT_CASE(put_rejects_compound_page),
 	KUNIT_CASE(put_rejects_shared_page),
+	KUNIT_CASE(put_rejects_pfmemalloc_page),
 	KUNIT_CASE(put_null_is_noop),
 	KUNIT_CASE(labyrinth_returns_usable_address),
 	KUNIT_CASE(no_page_served_twice),

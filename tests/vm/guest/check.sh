@@ -134,6 +134,61 @@ test_demo_client() {
 	check no_page_in_use_after_demo [ "$(labstat pages_in_use)" = 0 ]
 }
 
+# rmmod while a client still holds pages: refused, and nothing changes.
+test_rmmod_while_client_holds_pages() {
+	[ -f "$LAB_KO/labyrinth_demo.ko" ] || return 0
+	insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=1500 wait=0 ||
+		{ fail rmmod_refused_while_client_runs "demo did not start"; return; }
+	if rmmod labyrinth 2> /dev/null; then
+		fail rmmod_refused_while_client_runs "rmmod succeeded"
+		return
+	fi
+	pass rmmod_refused_while_client_runs
+	check labyrinth_still_loaded_after_refused_rmmod \
+		test -d /sys/kernel/debug/labyrinth
+	while [ "$(field /sys/kernel/debug/labyrinth_demo/summary running)" = 1 ]; do
+		sleep 0.2
+	done
+	check client_finished_without_failures \
+		[ "$(field /sys/kernel/debug/labyrinth_demo/summary failed)" = 0 ]
+	rmmod labyrinth_demo
+}
+
+# A load whose fill fails must fail with ENOMEM and give back every page.
+# The page allocator fails every request of the insmod task once a budget
+# (space) of 256 requests, enough to load the module itself, is spent; the
+# reserve asked for, 64 MiB, takes over a thousand bulk requests.  6.12 test
+# kernel only (fail_page_alloc).
+test_load_fails_cleanly_when_allocator_fails() {
+	fpa=/sys/kernel/debug/fail_page_alloc
+	[ -d $fpa ] || return 0
+	f0=$(free_pages)
+	echo Y > $fpa/task-filter
+	echo N > $fpa/ignore-gfp-wait
+	echo 0 > $fpa/min-order
+	echo 0 > $fpa/verbose
+	echo -1 > $fpa/times
+	echo 1 > $fpa/interval
+	echo 256 > $fpa/space
+	echo 100 > $fpa/probability
+	dmesg -c > /dev/null
+	sh -c "echo 1 > /proc/self/make-it-fail; exec insmod $ko pages_per_cpu=8192 low_watermark=64" \
+		2> /tmp/err
+	rc=$?
+	echo 0 > $fpa/probability
+	echo 0 > $fpa/space
+	if [ $rc != 0 ] && grep -q 'Cannot allocate memory\|Out of memory' /tmp/err &&
+	   klog_has 'labyrinth: cannot fill'; then
+		pass load_fails_with_enomem_when_fill_fails
+	else
+		fail load_fails_with_enomem_when_fill_fails "rc $rc: $(cat /tmp/err)"
+		grep -q '^labyrinth ' /proc/modules && rmmod labyrinth
+	fi
+	check no_module_left_after_failed_load sh -c '! grep -q "^labyrinth " /proc/modules'
+	f1=$(free_pages)
+	check failed_load_gives_back_every_page [ $((f0 - f1)) -le 512 ]
+}
+
 # The trace system "labyrinth": get, put and refill events with their fields.
 test_tracepoints() {
 	tr=/sys/kernel/tracing
@@ -226,9 +281,11 @@ test_default_load
 test_runtime_parameters
 test_cpu_hotplug
 test_demo_client
+test_rmmod_while_client_holds_pages
 test_tracepoints
 unload_balanced after_use
 test_free_pages_restored
+test_load_fails_cleanly_when_allocator_fails
 test_kunit_suite
 
 # Stress and reserve guarantee, short: make stress runs them long.
