@@ -11,7 +11,7 @@ set -euo pipefail
 
 flavour=${1:?usage: kernel.sh base|debug}
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${LAB_CACHE:-$HOME/.cache/labyrinth}
+cache=${LAB_CACHE:-${HOME:-/root}/.cache/labyrinth}
 tarball=/usr/src/linux-source-6.12.tar.xz
 
 log() { echo "  [kernel] $*" >&2; }

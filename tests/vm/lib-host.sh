@@ -6,7 +6,7 @@ PKGS_DEMO=(qemu-system-x86 busybox-static linux-image-amd64
 	   linux-headers-amd64 build-essential cpio kmod rsync)
 PKGS_CHECK=("${PKGS_DEMO[@]}" linux-source-6.12 bc bison flex libelf-dev
 	    libssl-dev ccache sparse xz-utils python3 dwarves dkms coccinelle
-	    ocaml-nox)
+	    ocaml-nox openssl)
 
 # Console lines that fail a run, whatever the tests said.
 REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|kmemleak: [1-9]|Invalid wait context|general protection'

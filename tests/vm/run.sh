@@ -18,7 +18,7 @@ set -euo pipefail
 mode=${1:?usage: run.sh check|demo|shell|lint|bench|stress}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 vm=$repo/tests/vm
-cache=${LAB_CACHE:-$HOME/.cache/labyrinth}
+cache=${LAB_CACHE:-${HOME:-/root}/.cache/labyrinth}
 build=$repo/build
 timeout_s=${LAB_TIMEOUT:-900}
 passed=0

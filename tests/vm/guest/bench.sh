@@ -56,8 +56,8 @@ time_reserve_fill() {
 
 # The counters that say which path labyrinth served the benchmark from.
 lab_counters() {
-	for k in served_local stolen fallback cleared_inline put_freed \
-		 pages_cleared pages_refilled; do
+	for k in served_local stolen fallback cleared_inline cleared_on_put \
+		 put_freed pages_cleared pages_refilled; do
 		printf '%s %s\n' "$k" "$(labstat $k)"
 	done
 }
@@ -66,6 +66,16 @@ counter_deltas() {
 	awk 'NR == FNR { before[$1] = $2; next }
 	     { printf "%s%s %d", sep, $1, $2 - before[$1]; sep = ", " }
 	     END { print "" }' "$1" "$2"
+}
+
+# The memory labyrinth uses besides its pages, per page it holds.
+report_memory() {
+	n=$(labstat bookkeeping_bytes)
+	p=$(labstat pages_held)
+	per=$(awk -v n="$n" -v p="$p" \
+		'BEGIN { if (p > 0) printf "%.2f", n / p; else print "-" }')
+	out "memory: $n bytes of bookkeeping for $p pooled pages:" \
+		"$per bytes per pooled page"
 }
 
 run_bench() {
@@ -87,6 +97,7 @@ out "kernel $(uname -r), $ncpu CPUs, $init"
 # The first load warms up: the module file is read, the allocator primed.
 if insmod "$ko" pages_per_cpu=512 && rmmod labyrinth &&
    time_reserve_fill && insmod "$ko" pages_per_cpu=512; then
+	report_memory
 	if run_bench; then
 		pass bench_ran
 	else
