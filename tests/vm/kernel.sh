@@ -12,6 +12,7 @@ set -euo pipefail
 flavour=${1:?usage: kernel.sh base|debug}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${LAB_CACHE:-${HOME:-/root}/.cache/labyrinth}
+export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache}
 tarball=/usr/src/linux-source-6.12.tar.xz
 
 log() { echo "  [kernel] $*" >&2; }
@@ -24,7 +25,9 @@ esac
 
 debver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 src=$cache/src/linux-source-6.12-$debver
-key=$(cat "${fragments[@]}" "$0" | sha256sum | cut -c1-12)
+# Bump when the way the kernel is built changes.
+recipe=1
+key=$( (cat "${fragments[@]}"; echo "recipe $recipe") | sha256sum | cut -c1-12)
 out=$cache/kernel-$debver-$flavour-$key
 
 if [ -f "$out/.labyrinth-built" ]; then
