@@ -22,15 +22,22 @@
  * Patterns, each "iters" get+put pairs per repetition:
  *
  *   pair	get a page, put it back
- *   burst	get BENCH_BATCH pages, then put them back
+ *   burst	get BENCH_BATCH pages, then put them back; the gets and the
+ *		puts are timed apart, and reported apart (burst-get,
+ *		burst-put) as well as together
  *   cross	one CPU gets BENCH_BATCH pages, another CPU puts them (the
  *		get and the put are timed, the hand-over is not)
  *
  * pair and burst run on one CPU, then on every online CPU at once (a bound
  * kthread each, starting every step together).  cross runs on the first two
  * online CPUs.  Within a repetition the sources take turns; a figure is the
- * median (min-max) over "reps" repetitions, in ns per get+put pair, per CPU.
- * Preemption is off during each timed step and on between steps.
+ * median (min-max) over "reps" repetitions, in ns per get+put pair (per get,
+ * per put in the tables of a part), per CPU.  Preemption is off during each
+ * timed step and on between steps.
+ *
+ * burst-get is the figure that shows where a source clears pages with
+ * init_on_alloc on: a get+put pair clears each page once whichever side does
+ * it, a get alone only if the get path clears.
  *
  * Last, a loop of alloc_page(GFP_KERNEL) for "fill_pages" pages is timed, to
  * set against the time labyrinth takes to fill a reserve of that size.
@@ -141,6 +148,7 @@ static inline void objpool_fini(struct objpool_head *pool) { }
 
 #define BENCH_BATCH	32	/* pages per burst and per cross-CPU hand-over */
 #define BENCH_MAX_REPS	15
+#define BENCH_MAX_PARTS	2	/* parts of a step timed apart: gets, puts */
 #define POOL_PAGES	256	/* mempool, each page_pool, objpool per CPU */
 #define FLOOR_MAX	64	/* capacity of a floor array */
 #define FLOOR_FILL	32	/* pages in a floor array at the start */
@@ -569,7 +577,7 @@ struct bench_run;
  * @empty_seq: cross: the taker's last round whose batch has been put
  * @exited: the kthread is done with this struct and the module's text
  * @failed: gets that returned NULL, per source
- * @ns: time of each step, per source and repetition
+ * @ns: time of each step, per source, repetition and part
  */
 struct bench_thread {
 	struct bench_run *run;
@@ -584,7 +592,7 @@ struct bench_thread {
 	unsigned long empty_seq;
 	struct completion exited;
 	unsigned long failed[NR_SOURCES];
-	u64 ns[NR_SOURCES][BENCH_MAX_REPS];
+	u64 ns[NR_SOURCES][BENCH_MAX_REPS][BENCH_MAX_PARTS];
 };
 
 /**
@@ -592,14 +600,20 @@ struct bench_thread {
  * @name: table title
  * @what: what one op is
  * @note: what the figures leave out, or NULL
- * @step: one repetition for one source and thread; its timed ns
+ * @step: one repetition for one source and thread; stores its timed ns,
+ *	one number per part, in its last argument
+ * @nr_parts: parts of a step timed apart; more than one: each part has a
+ *	table of its own besides the table of their sum
+ * @parts: what one op is in each part's table ("get", "put")
  * @cross: runs on two CPUs, a taker and a returner
  */
 struct pattern {
 	const char *name;
 	const char *what;
 	const char *note;
-	u64 (*step)(struct bench_thread *t, const struct source *s);
+	void (*step)(struct bench_thread *t, const struct source *s, u64 *ns);
+	unsigned int nr_parts;
+	const char *parts[BENCH_MAX_PARTS];
 	bool cross;
 };
 
@@ -637,7 +651,8 @@ static void give_batch(void **batch, void (*put)(void *obj))
 			put(batch[i]);
 }
 
-static u64 pair_step(struct bench_thread *t, const struct source *s)
+static void pair_step(struct bench_thread *t, const struct source *s,
+		      u64 *ns)
 {
 	unsigned int i, n = nr_ops();
 	u64 start = ktime_get_ns();
@@ -650,19 +665,30 @@ static u64 pair_step(struct bench_thread *t, const struct source *s)
 		else
 			t->failed[t->src]++;
 	}
-	return ktime_get_ns() - start;
+	ns[0] = ktime_get_ns() - start;
 }
 
-static u64 burst_step(struct bench_thread *t, const struct source *s)
+/*
+ * ns[0]: the gets, ns[1]: the puts.  Two clock reads per burst; the gets
+ * carry the loop between bursts, so that the parts add up to the step.
+ */
+static void burst_step(struct bench_thread *t, const struct source *s,
+		       u64 *ns)
 {
 	unsigned int i, n = nr_ops() / BENCH_BATCH;
-	u64 start = ktime_get_ns();
+	u64 start, mid, end = ktime_get_ns();
 
+	ns[0] = 0;
+	ns[1] = 0;
 	for (i = 0; i < n; i++) {
+		start = end;
 		take_batch(t, s);
+		mid = ktime_get_ns();
 		give_batch(t->batch, s->put);
+		end = ktime_get_ns();
+		ns[0] += mid - start;
+		ns[1] += end - mid;
 	}
-	return ktime_get_ns() - start;
 }
 
 /*
@@ -707,14 +733,14 @@ static u64 cross_give(struct bench_thread *t, const struct source *s)
 	return ns;
 }
 
-static u64 cross_step(struct bench_thread *t, const struct source *s)
+static void cross_step(struct bench_thread *t, const struct source *s,
+		       u64 *ns)
 {
 	unsigned int i, n = nr_ops() / BENCH_BATCH;
-	u64 ns = 0;
 
+	ns[0] = 0;
 	for (i = 0; i < n; i++)
-		ns += t->returner ? cross_give(t, s) : cross_take(t, s);
-	return ns;
+		ns[0] += t->returner ? cross_give(t, s) : cross_take(t, s);
 }
 
 enum { PAT_PAIR, PAT_BURST, PAT_CROSS, NR_PATTERNS };
@@ -724,29 +750,31 @@ static const struct pattern patterns[NR_PATTERNS] = {
 		.name = "pair",
 		.what = "get a page, put it back",
 		.step = pair_step,
+		.nr_parts = 1,
 	},
 	[PAT_BURST] = {
 		.name = "burst",
 		.what = "get 32 pages, then put the 32 back",
+		.note = "Gets and puts timed apart (burst-get, burst-put); here their sum.",
 		.step = burst_step,
+		.nr_parts = 2,
+		.parts = { "get", "put" },
 	},
 	[PAT_CROSS] = {
 		.name = "cross-CPU",
 		.what = "CPU A gets 32 pages, CPU B puts them (ns per page, get + put)",
 		.note = "Not timed: the hand-over between the CPUs.",
 		.step = cross_step,
+		.nr_parts = 1,
 		.cross = true,
 	},
 };
 
-static u64 run_step(struct bench_thread *t, const struct source *s)
+static void run_step(struct bench_thread *t, const struct source *s, u64 *ns)
 {
-	u64 ns;
-
 	preempt_disable();
-	ns = t->run->pat->step(t, s);
+	t->run->pat->step(t, s, ns);
 	preempt_enable();
-	return ns;
 }
 
 /* Spin until every thread of @run has reached @gate: steps start together. */
@@ -771,7 +799,7 @@ static int thread_fn(void *arg)
 				continue;
 			wait_for_all(run, ++gate);
 			t->src = i;
-			t->ns[i][rep] = run_step(t, &sources[i]);
+			run_step(t, &sources[i], t->ns[i][rep]);
 			cond_resched();
 		}
 	}
@@ -816,8 +844,11 @@ struct figure {
 	bool valid;
 };
 
-/* [pattern][0: one CPU, 1: all CPUs][source] */
-static struct figure figures[NR_PATTERNS][2][NR_SOURCES];
+/*
+ * [pattern][0: the sum of the parts, 1 + n: part n alone]
+ * [0: one CPU, 1: all CPUs][source]
+ */
+static struct figure figures[NR_PATTERNS][1 + BENCH_MAX_PARTS][2][NR_SOURCES];
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -826,8 +857,23 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A step's time is per thread; cross: taker and returner add up. */
-static struct figure summarize(const struct bench_run *run, unsigned int i)
+/* Thread @t's time for source @i in repetition @rep, parts [@first, @end). */
+static u64 step_ns(const struct bench_thread *t, unsigned int i,
+		   unsigned int rep, unsigned int first, unsigned int end)
+{
+	u64 ns = 0;
+
+	while (first < end)
+		ns += t->ns[i][rep][first++];
+	return ns;
+}
+
+/*
+ * Source @i's figure for parts [@first, @end) of the steps.  A step's time
+ * is per thread; cross: taker and returner add up.
+ */
+static struct figure summarize(const struct bench_run *run, unsigned int i,
+			       unsigned int first, unsigned int end)
 {
 	unsigned int units = run->pat->cross ? 1 : run->nr_threads;
 	u64 per_op = (u64)units * nr_ops(), v[BENCH_MAX_REPS] = { };
@@ -836,7 +882,7 @@ static struct figure summarize(const struct bench_run *run, unsigned int i)
 
 	for (n = 0; n < run->nr_threads; n++) {
 		for (rep = 0; rep < bench_reps; rep++)
-			v[rep] += run->threads[n].ns[i][rep];
+			v[rep] += step_ns(&run->threads[n], i, rep, first, end);
 		f.failed += run->threads[n].failed[i];
 	}
 	for (rep = 0; rep < bench_reps; rep++)
@@ -877,12 +923,27 @@ static void init_threads(struct bench_run *run)
 	}
 }
 
-/* Measure pattern @p on one CPU (or two, cross) or on all of them. */
-static int run_pattern(const struct pattern *p, bool all,
-		       struct figure *out)
+/* Fill figures[pi][*][all] from a run of pattern @pi. */
+static void summarize_run(const struct bench_run *run, unsigned int pi,
+			  bool all)
 {
+	unsigned int i, part, nr = run->pat->nr_parts;
+
+	for (i = 0; i < NR_SOURCES; i++) {
+		if (src_err[i])
+			continue;
+		figures[pi][0][all][i] = summarize(run, i, 0, nr);
+		for (part = 0; nr > 1 && part < nr; part++)
+			figures[pi][1 + part][all][i] =
+				summarize(run, i, part, part + 1);
+	}
+}
+
+/* Measure pattern @pi on one CPU (or two, cross) or on all of them. */
+static int run_pattern(unsigned int pi, bool all)
+{
+	const struct pattern *p = &patterns[pi];
 	struct bench_run run = { .pat = p };
-	unsigned int i;
 	int err = -ENODEV;
 
 	cpus_read_lock();
@@ -896,9 +957,8 @@ static int run_pattern(const struct pattern *p, bool all,
 	init_threads(&run);
 	if (pick_cpus(&run, all) == run.nr_threads)
 		err = run_threads(&run);
-	for (i = 0; i < NR_SOURCES && !err; i++)
-		if (!src_err[i])
-			out[i] = summarize(&run, i);
+	if (!err)
+		summarize_run(&run, pi, all);
 	kfree(run.threads);
 out:
 	cpus_read_unlock();
@@ -984,53 +1044,103 @@ static void report_row(const struct figure *one, const struct figure *all,
 	report("| %s | %s | %s | %s | %s |", sources[i].name, f1, fa, r1, r2);
 }
 
-static void report_ratio(const char *what, u64 a, u64 b)
+/* Source @i as a ratio line names it: "labyrinth", or "labyrinth get". */
+static void ratio_name(char *buf, size_t len, unsigned int i, const char *op)
 {
-	char r[16];
-
-	fmt_ratio(r, sizeof(r), a, b);
-	report("%s: %s", what, r);
+	scnprintf(buf, len, "%s%s%s", sources[i].name, op ? " " : "",
+		  op ?: "");
 }
 
-/* a / b once the loop's own cost is taken off both. */
-static void report_net_ratio(const char *what, u64 a, u64 b, u64 loop)
+/*
+ * "a/b (1 CPU): r", or in the table of a part "a get / b get (1 CPU): r",
+ * with r = @x / @y.
+ */
+static void report_ratio(const char *op, unsigned int a, unsigned int b,
+			 const char *how, u64 x, u64 y)
 {
-	report_ratio(what, a > loop ? a - loop : 0, b > loop ? b - loop : 0);
+	char na[32], nb[32], r[16];
+
+	ratio_name(na, sizeof(na), a, op);
+	ratio_name(nb, sizeof(nb), b, op);
+	fmt_ratio(r, sizeof(r), x, y);
+	report("%s%s%s %s: %s", na, op ? " / " : "/", nb, how, r);
 }
 
-static void report_pattern(unsigned int pi)
+/* x / y once the loop's own cost is taken off both. */
+static void report_net_ratio(const char *op, unsigned int a, unsigned int b,
+			     const char *how, u64 x, u64 y, u64 loop)
 {
-	const struct figure *one = figures[pi][0], *all = figures[pi][1];
-	const struct pattern *p = &patterns[pi];
-	unsigned int i;
+	report_ratio(op, a, b, how, x > loop ? x - loop : 0,
+		     y > loop ? y - loop : 0);
+}
+
+static void report_scaling(const char *op, u64 all, u64 one)
+{
+	char name[32], r[16];
+
+	ratio_name(name, sizeof(name), SRC_LABYRINTH, op);
+	fmt_ratio(r, sizeof(r), all, one);
+	report("%s all-CPU/1-CPU: %s", name, r);
+}
+
+/* The title of table @view of pattern @p, and the op of its figures. */
+static const char *report_title(const struct pattern *p, unsigned int view)
+{
+	const char *op = view ? p->parts[view - 1] : NULL;
 
 	report_gap();
-	report("#### %s: %s", p->name, p->what);
+	if (op)
+		report("#### %s-%s: %s; the %ss alone, ns per %s", p->name, op,
+		       p->what, op, op);
+	else
+		report("#### %s: %s", p->name, p->what);
 	report_gap();
 	report("| %s | %s | %s | %s | %s |", "source",
 	       "1 CPU ns/op median (min-max)",
 	       "all CPUs ns/op median (min-max)", "all/1",
 	       "ratio to labyrinth (1 CPU)");
 	report("|---|---|---|---|---|");
+	return op;
+}
+
+/* Table @view of pattern @pi: 0 the sum of the parts, 1 + n part n. */
+static void report_table(unsigned int pi, unsigned int view)
+{
+	const struct figure *one = figures[pi][view][0];
+	const struct figure *all = figures[pi][view][1];
+	const struct pattern *p = &patterns[pi];
+	const char *op = report_title(p, view);
+	unsigned int i;
+
 	for (i = 0; i < NR_SOURCES; i++)
 		report_row(one, all, i);
-	for (i = 0; i < NR_SOURCES; i++)
+	for (i = 0; i < NR_SOURCES && !view; i++)
 		if (one[i].failed || all[i].failed)
 			report("%s: %lu gets failed", sources[i].name,
 			       one[i].failed + all[i].failed);
-	if (p->note)
+	if (p->note && !view)
 		report("%s", p->note);
 	report_gap();
-	report_ratio("labyrinth/floor (1 CPU)", one[SRC_LABYRINTH].med,
-		     one[SRC_FLOOR].med);
-	report_net_ratio("labyrinth/floor (1 CPU), loop cost taken off",
-			 one[SRC_LABYRINTH].med, one[SRC_FLOOR].med,
-			 one[SRC_LOOP].med);
-	report_ratio("alloc_page/labyrinth (1 CPU)", one[SRC_ALLOC_PAGE].med,
-		     one[SRC_LABYRINTH].med);
+	report_ratio(op, SRC_LABYRINTH, SRC_FLOOR, "(1 CPU)",
+		     one[SRC_LABYRINTH].med, one[SRC_FLOOR].med);
+	report_net_ratio(op, SRC_LABYRINTH, SRC_FLOOR,
+			 "(1 CPU), loop cost taken off", one[SRC_LABYRINTH].med,
+			 one[SRC_FLOOR].med, one[SRC_LOOP].med);
+	report_ratio(op, SRC_ALLOC_PAGE, SRC_LABYRINTH, "(1 CPU)",
+		     one[SRC_ALLOC_PAGE].med, one[SRC_LABYRINTH].med);
 	if (!p->cross)
-		report_ratio("labyrinth all-CPU/1-CPU", all[SRC_LABYRINTH].med,
-			     one[SRC_LABYRINTH].med);
+		report_scaling(op, all[SRC_LABYRINTH].med,
+			       one[SRC_LABYRINTH].med);
+}
+
+/* The table of pattern @pi, then one per part if it has several. */
+static void report_pattern(unsigned int pi)
+{
+	unsigned int view, nr = patterns[pi].nr_parts;
+
+	report_table(pi, 0);
+	for (view = 1; nr > 1 && view <= nr; view++)
+		report_table(pi, view);
 }
 
 static void setup_sources(void)
@@ -1060,9 +1170,9 @@ static void measure_patterns(void)
 	int err;
 
 	for (pi = 0; pi < NR_PATTERNS; pi++) {
-		err = run_pattern(&patterns[pi], false, figures[pi][0]);
+		err = run_pattern(pi, false);
 		if (!err && !patterns[pi].cross)
-			err = run_pattern(&patterns[pi], true, figures[pi][1]);
+			err = run_pattern(pi, true);
 		if (err)
 			report("%s: not measured (%d)", patterns[pi].name, err);
 	}
@@ -1099,6 +1209,7 @@ static int __init bench_init(void)
 	report("labyrinth_bench: %u CPUs online, %u get+put pairs per step, %u repetitions",
 	       num_online_cpus(), nr_ops(), bench_reps);
 	report("figures: ns per get+put pair and CPU, median (min-max) over the repetitions");
+	report("(in the -get and -put tables: ns per get, ns per put)");
 	setup_sources();
 	measure_patterns();
 	teardown_sources();
