@@ -84,6 +84,7 @@ make_initramfs() {
 	mkdir -p "$stage/lab"
 	install -m 755 "$vm/init" "$stage/init"
 	cp "$vm"/guest/*.sh "$stage/lab/"
+	gcc -static -O2 -Wall -o "$stage/lab/lab-finit" "$vm/lab-finit.c"
 	find "$dir/src" -name '*.ko' -exec cp {} "$stage/lab/" \;
 	if [ -d "$dir/dkms" ]; then
 		cp -r "$dir/dkms" "$stage/lab/dkms"
@@ -211,7 +212,8 @@ install_tests() {
 	fi
 
 	mkdir -p "$dir/client"
-	cp "$repo/tests/labyrinth_demo.c" "$dir/client/"
+	cp "$repo/tests/labyrinth_demo.c" "$repo/tests/labyrinth_test.h" \
+		"$dir/client/"
 	printf 'ccflags-y += -I%s\nobj-m += labyrinth_demo.o\n' \
 		"$root/usr/local/include/labyrinth" > "$dir/client/Kbuild"
 	if make -s -C "$DISTRO_KDIR" M="$dir/client" KBUILD_EXTRA_SYMBOLS="$root/usr/local/share/labyrinth/$DISTRO_VER/Module.symvers" \
