@@ -74,6 +74,7 @@ struct demo_cpu {
 	unsigned long not_hardirq;	/* ticks outside hard-IRQ (must be 0) */
 	unsigned long atomic_tried;	/* alloc_page(GFP_ATOMIC) calls */
 	unsigned long atomic_failed;	/* ... that returned NULL */
+	struct list_head hoard;		/* ... and the pages they got */
 
 	struct llist_head inbox;	/* pages from @prev, to return */
 	struct work_struct work;	/* drains @inbox on this CPU */
@@ -221,14 +222,17 @@ static void hand_over(struct demo_cpu *d, struct llist_node *first,
 	queue_work_on(d->next, system_wq, &r->work);
 }
 
-/* What a driver without labyrinth would get.  Hard-IRQ context. */
+/*
+ * What a driver without labyrinth would get.  Hard-IRQ context.  A page it
+ * gets is kept, so the allocator stays starved of pages freed meanwhile.
+ */
 static void try_allocator(struct demo_cpu *d)
 {
 	struct page *page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
 
 	bump(&d->atomic_tried);
 	if (page)
-		__free_page(page);
+		list_add(&page->lru, &d->hoard);
 	else
 		bump(&d->atomic_failed);
 }
@@ -332,14 +336,24 @@ static void starve_allocator(void)
 		demo_hoarded, demo_hoarded >> (20 - PAGE_SHIFT));
 }
 
-static void release_hoard(void)
+static void free_list(struct list_head *list)
 {
 	struct page *page, *next;
 
-	list_for_each_entry_safe(page, next, &demo_hoard, lru) {
+	list_for_each_entry_safe(page, next, list, lru) {
 		list_del(&page->lru);
 		__free_page(page);
 	}
+}
+
+/* Once the timers are cancelled: give back every page hoarded. */
+static void release_hoard(void)
+{
+	unsigned int cpu;
+
+	free_list(&demo_hoard);
+	for_each_possible_cpu(cpu)
+		free_list(&per_cpu_ptr(demo_cpus, cpu)->hoard);
 	demo_hoarded = 0;
 }
 
@@ -448,6 +462,7 @@ static void init_cpus(void)
 			     HRTIMER_MODE_REL_PINNED_HARD);
 		d->timer.function = tick_fn;
 		init_llist_head(&d->inbox);
+		INIT_LIST_HEAD(&d->hoard);
 		INIT_WORK(&d->work, return_fn);
 	}
 }
