@@ -62,6 +62,7 @@
 #include <linux/timekeeping.h>
 
 #include "labyrinth.h"
+#include "labyrinth_test.h"
 
 /*
  * Compat: the only place that knows kernel versions and configurations.
@@ -159,35 +160,19 @@ static unsigned int bench_iters = 20000;
 static unsigned int bench_reps = 7;
 static unsigned int bench_fill_pages = 16384;
 
-/* Store @val in the uint at kp->arg if it lies in [@min, @max]. */
-static int set_range(const char *val, const struct kernel_param *kp,
-		     unsigned int min, unsigned int max)
-{
-	int len = strcspn(val, "\n");
-	unsigned int n;
-
-	if (kstrtouint(val, 0, &n) || n < min || n > max) {
-		pr_err("%s='%.*s' rejected: expected a number from %u to %u\n",
-		       kp->name, len, val, min, max);
-		return -EINVAL;
-	}
-	*(unsigned int *)kp->arg = n;
-	return 0;
-}
-
 static int set_iters(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, BENCH_BATCH, 10000000);
+	return lab_test_set_range(val, kp, BENCH_BATCH, 10000000);
 }
 
 static int set_reps(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 1, BENCH_MAX_REPS);
+	return lab_test_set_range(val, kp, 1, BENCH_MAX_REPS);
 }
 
 static int set_fill_pages(const char *val, const struct kernel_param *kp)
 {
-	return set_range(val, kp, 1, 262144);
+	return lab_test_set_range(val, kp, 1, 262144);
 }
 
 static const struct kernel_param_ops iters_ops = {
