@@ -48,10 +48,24 @@ klog_has() {
 	dmesg | grep -q -- "$1"
 }
 
-# Free pages as the page allocator sees them: the buddy lists
-# (nr_free_pages) plus the per-CPU free lists, which hold thousands of pages
-# on a 1 GiB guest and are not counted in nr_free_pages.
+# Give back what the kernel keeps in caches that any test's churn fills,
+# so that two free_pages readings compare pages, not cache sizes: the page
+# cache and reclaimable slab, KASAN's quarantine of freed objects (emptied by
+# shrinking every slab cache; it may hold 1/32 of memory, 8192 pages here)
+# and the per-CPU vmstat deltas not yet folded into the global counters.
+settle_memory() {
+	echo 3 > /proc/sys/vm/drop_caches
+	for f in /sys/kernel/slab/*/shrink; do
+		echo 1 > "$f"
+	done 2> /dev/null
+	cat /proc/sys/vm/stat_refresh > /dev/null 2>&1 || true
+}
+
+# Free pages as the page allocator sees them once memory is settled: the
+# buddy lists (nr_free_pages) plus the per-CPU free lists, which hold
+# thousands of pages on a 1 GiB guest and are not counted in nr_free_pages.
 free_pages() {
+	settle_memory
 	awk '$1 == "count:" { n += $2 } END { print n }' /proc/zoneinfo |
 		{ read -r pcp; echo $(($(vmstat nr_free_pages) + pcp)); }
 }

@@ -258,6 +258,7 @@ stress_run() {
 	unload_balanced stress
 	# Tolerance as in check.sh's test_free_pages_restored.
 	f1=$(free_pages)
+	echo "  free pages: $f0 before the run, $f1 after unload"
 	if [ $((f0 - f1)) -le 512 ]; then
 		pass stress_free_pages_restored
 	else
