@@ -31,9 +31,7 @@
  *
  * Limitations:
  *
- *  - Not callable from NMI context (yet).  A nested call on a CPU, which
- *    only an NMI could make, is detected: a get returns NULL, a put frees
- *    its page.
+ *  - Not callable from NMI context.
  *  - On PREEMPT_RT, hard-IRQ callers are not supported.
  *  - labyrinth_put() pools only order-0 pages it owns exclusively (refcount
  *    of one) and that are not pfmemalloc; any other page is handed to

@@ -103,6 +103,8 @@ static int set_low_watermark(const char *val, const struct kernel_param *kp)
 	if (err)
 		return err;
 	WRITE_ONCE(lab_low_watermark, n);
+	if (lab_live)
+		lab_reserve_sync();
 	return 0;
 }
 

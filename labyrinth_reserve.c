@@ -39,8 +39,13 @@
  * interrupt context or with preemption off), puts clear their page
  * themselves, so that a get clears a page only when nothing clean is left.
  *
- * A reentrancy flag guards the owner-only section so that an NMI path can
- * be added later: a nested entry on the same CPU is refused, not served.
+ * The fast path of a get or a put moves one page between the caller and
+ * hot[] and counts it: it compares nr_hot with bounds that the slow paths
+ * and the worker keep up to date (set_bounds()), and takes no lock.
+ *
+ * Nothing here runs in NMI context.  An NMI entry point would need a
+ * reentrancy flag around the owner-only sections and would have to leave
+ * the slow path, which locks and queues work, to a later call.
  */
 #include <linux/cpu.h>
 #include <linux/highmem.h>
@@ -68,12 +73,16 @@
 /**
  * struct lab_cpu - one CPU's reserve
  * @nr_hot: pages in @hot (owner only)
+ * @get_min: a get may take a page from @hot without a second look while
+ *	@nr_hot is above this (owner only; see set_bounds())
+ * @put_max: a put may add its page to @hot without a second look while
+ *	@nr_hot is below this (owner only; see set_bounds())
  * @nr_dirty: pages on @dirty (owner only)
  * @stash_seen: @nr_stash when the owner (or the worker, on the owner's CPU)
  *	last changed it; thieves only lower @nr_stash, so @nr_hot + @nr_dirty
  *	+ @stash_seen never understates the level (owner only)
  * @min_level: lowest level the owner has seen (owner only)
- * @active: reentrancy guard of the owner-only section
+ * @cpu: the owning CPU
  * @dirty: returned pages waiting to be cleared (owner only)
  * @stat: event counters, summed over CPUs by readers; each is written
  *	only by the owner (interrupts off) or only by the refill worker
@@ -83,17 +92,18 @@
  * @stash: the pool's pages that other CPUs may steal
  * @allocated: pages this pool took from the page allocator
  * @released: pages this pool gave back to the page allocator
- * @cpu: the owning CPU
  * @refill: the worker that clears, tops up and trims this pool
  * @retry_at: when the worker may allocate again after falling short
  *	(worker; lab_reserve_sync() resets it)
  */
 struct lab_cpu {
 	unsigned int nr_hot;
+	unsigned int get_min;
+	unsigned int put_max;
 	unsigned int nr_dirty;
 	unsigned int stash_seen;
 	unsigned int min_level;
-	bool active;
+	unsigned int cpu;
 	struct list_head dirty;
 	unsigned long stat[LAB_NR_STATS];
 	struct page *hot[LAB_HOT_MAX];
@@ -104,7 +114,6 @@ struct lab_cpu {
 	atomic_long_t allocated;
 	atomic_long_t released;
 
-	unsigned int cpu;
 	struct delayed_work refill;
 	unsigned long retry_at;
 };
@@ -151,23 +160,32 @@ static bool clear_needed(void)
 }
 
 /*
- * The reentrancy guard of the owner-only section.  A nested entry can only
- * come from an NMI, which runs to completion before the interrupted section
- * continues: a plain flag is enough.
+ * Owner: derive the fast path's bounds from the rest of the pool (the dirty
+ * list and the stash as last seen), min_level and the parameters; called
+ * whenever one of them changes.  Until the next call only nr_hot moves, and
+ *
+ *  - a get that finds nr_hot above get_min leaves the level at or above
+ *    both min_level and low_watermark: nothing to record, no refill due;
+ *  - a put that finds nr_hot below put_max has room in hot[] and keeps the
+ *    level within pages_per_cpu.  While returned pages must be cleared,
+ *    put_max is 0: they go to the dirty list.
+ *
+ * Anything else takes the slow path, which looks at the whole pool.  A
+ * stale bound (a worker moved off a dying CPU, a parameter written and not
+ * yet synced) misjudges the level for a while, never hot[]'s bounds:
+ * put_max is at most hot_max() and a get needs nr_hot above get_min >= 0.
  */
-static bool lab_enter(struct lab_cpu *c)
+static void set_bounds(struct lab_cpu *c)
 {
-	if (unlikely(c->active))
-		return false;
-	c->active = true;
-	barrier();
-	return true;
-}
+	unsigned int low = max(c->min_level, READ_ONCE(lab_low_watermark));
+	unsigned int rest = c->nr_dirty + c->stash_seen;
+	unsigned int cap = capacity();
 
-static void lab_exit(struct lab_cpu *c)
-{
-	barrier();
-	c->active = false;
+	c->get_min = low > rest ? low - rest : 0;
+	if (clear_needed() || cap <= rest)
+		c->put_max = 0;
+	else
+		c->put_max = min(hot_max(cap), cap - rest);
 }
 
 /*
@@ -301,13 +319,13 @@ static struct page *steal(struct lab_cpu *thief)
 	return page;
 }
 
-/* Owner, interrupts off, hot[] empty: every source after the fast path. */
+/* Owner, interrupts off: a get outside the fast path's bounds. */
 static noinline struct page *get_slow(struct lab_cpu *c)
 {
 	enum lab_stat_item src = LAB_SERVED_LOCAL;
 	struct page *page;
 
-	if (reload_hot(c))
+	if (c->nr_hot || reload_hot(c))
 		page = c->hot[--c->nr_hot];
 	else
 		page = take_dirty(c);
@@ -328,6 +346,7 @@ static noinline struct page *get_slow(struct lab_cpu *c)
 	c->stat[src]++;
 	if (src == LAB_SERVED_LOCAL)
 		note_level(c);
+	set_bounds(c);
 	trace_labyrinth_get(c->cpu, src, pool_level(c));
 	return page;
 }
@@ -347,28 +366,37 @@ static noinline struct page *get_slow(struct lab_cpu *c)
  */
 struct page *labyrinth_get(void)
 {
-	struct page *page = NULL;
+	struct page *page;
 	unsigned long flags;
 	struct lab_cpu *c;
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (likely(lab_enter(c))) {
-		if (likely(c->nr_hot)) {
-			page = c->hot[--c->nr_hot];
-			c->stat[LAB_SERVED_LOCAL]++;
-			note_level(c);
+	if (likely(c->nr_hot > c->get_min)) {
+		page = c->hot[--c->nr_hot];
+		c->stat[LAB_SERVED_LOCAL]++;
+		/* Guarded: the level is summed only when someone traces. */
+		if (trace_labyrinth_get_enabled())
 			trace_labyrinth_get(c->cpu, LAB_SERVED_LOCAL,
-					    pool_level(c));
-		} else {
-			page = get_slow(c);
-		}
-		lab_exit(c);
+					    level_seen(c));
+	} else {
+		page = get_slow(c);
 	}
 	local_irq_restore(flags);
 	return page;
 }
 EXPORT_SYMBOL_GPL(labyrinth_get);
+
+/*
+ * Whether @page may not be pooled: unpoolable() in a form that branches
+ * once.  A tail page has a reference count of zero: the test of the count
+ * rejects it.
+ */
+static bool unpoolable_page(struct page *page)
+{
+	return (page_ref_count(page) != 1) | PageHead(page) |
+	       page_is_pfmemalloc(page);
+}
 
 /* Why @page may not be pooled, or NULL if it may. */
 static const char *unpoolable(struct page *page)
@@ -420,11 +448,8 @@ static noinline void put_rejected(struct page *page)
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (likely(lab_enter(c))) {
-		c->stat[LAB_PUT_REJECTED]++;
-		trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
-		lab_exit(c);
-	}
+	c->stat[LAB_PUT_REJECTED]++;
+	trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
 	local_irq_restore(flags);
 
 	pr_warn_ratelimited("put of a %s page rejected\n", unpoolable(page));
@@ -448,6 +473,17 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 	return LAB_PUT_POOLED;
 }
 
+/* Owner, interrupts off: a put outside the fast path's bounds. */
+static noinline bool put_slow(struct lab_cpu *c, struct page *page)
+{
+	enum lab_stat_item res = pool_page(c, page);
+
+	c->stat[res]++;
+	set_bounds(c);
+	trace_labyrinth_put(c->cpu, res, pool_level(c));
+	return res == LAB_PUT_POOLED;
+}
+
 /**
  * labyrinth_put() - give a page back to the reserve
  * @page: an order-0 page the caller owns exclusively, or NULL (no-op)
@@ -461,28 +497,32 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
  */
 void labyrinth_put(struct page *page)
 {
-	enum lab_stat_item res = LAB_PUT_FREED;
 	unsigned long flags;
 	struct lab_cpu *c;
+	bool pooled;
 
 	if (!page)
 		return;
-	if (unlikely(unpoolable(page))) {
+	if (unlikely(unpoolable_page(page))) {
 		put_rejected(page);
 		return;
 	}
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (likely(lab_enter(c))) {
-		res = pool_page(c, page);
-		c->stat[res]++;
-		trace_labyrinth_put(c->cpu, res, pool_level(c));
-		lab_exit(c);
+	if (likely(c->nr_hot < c->put_max)) {
+		c->hot[c->nr_hot++] = page;
+		c->stat[LAB_PUT_POOLED]++;
+		if (trace_labyrinth_put_enabled())
+			trace_labyrinth_put(c->cpu, LAB_PUT_POOLED,
+					    level_seen(c));
+		local_irq_restore(flags);
+		return;
 	}
+	pooled = put_slow(c, page);
 	local_irq_restore(flags);
 
-	if (res == LAB_PUT_FREED)
+	if (!pooled)
 		__free_page(page);
 }
 EXPORT_SYMBOL_GPL(labyrinth_put);
@@ -516,6 +556,7 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 		added++;
 	}
 	set_stash(c, c->nr_stash + added);
+	set_bounds(c);
 	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
 
 	atomic_long_add(nr - added, &c->released);
@@ -599,6 +640,7 @@ static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 		level = cap + over;
 	}
 	c->stash_seen = c->nr_stash;
+	set_bounds(c);
 	raw_spin_unlock(&c->stash_lock);
 	local_irq_restore(flags);
 
@@ -672,6 +714,7 @@ static void drain(struct lab_cpu *c)
 	c->nr_dirty = 0;
 	while (c->nr_hot)
 		list_add(&c->hot[--c->nr_hot]->lru, &list);
+	set_bounds(c);
 	nr = list_count_nodes(&list);
 	atomic_long_add(nr, &c->released);
 	free_page_list(&list);
@@ -698,6 +741,7 @@ int lab_cpu_prepare(unsigned int cpu)
 	if (pool_level(c) < capacity() && !READ_ONCE(lab_live))
 		return -ENOMEM;
 	c->min_level = pool_level(c);
+	set_bounds(c);
 	return 0;
 }
 
