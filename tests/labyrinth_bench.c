@@ -156,8 +156,8 @@ static inline void objpool_fini(struct objpool_head *pool) { }
 #define REPORT_SIZE	16384
 #define REPORT_LINE	200
 
-static unsigned int bench_iters = 20000;
-static unsigned int bench_reps = 7;
+static unsigned int bench_iters = 100000;
+static unsigned int bench_reps = 11;
 static unsigned int bench_fill_pages = 16384;
 
 static int set_iters(const char *val, const struct kernel_param *kp)
@@ -192,9 +192,9 @@ static const struct kernel_param_ops fill_pages_ops = {
 
 module_param_cb(iters, &iters_ops, &bench_iters, 0444);
 MODULE_PARM_DESC(iters,
-		 "get+put pairs per source and repetition (default 20000; 32..10000000)");
+		 "get+put pairs per source and repetition (default 100000; 32..10000000)");
 module_param_cb(reps, &reps_ops, &bench_reps, 0444);
-MODULE_PARM_DESC(reps, "Repetitions of every figure (default 7; 1..15)");
+MODULE_PARM_DESC(reps, "Repetitions of every figure (default 11; 1..15)");
 module_param_cb(fill_pages, &fill_pages_ops, &bench_fill_pages, 0444);
 MODULE_PARM_DESC(fill_pages,
 		 "Pages of the timed alloc_page(GFP_KERNEL) loop (default 16384; 1..262144)");
