@@ -7,6 +7,8 @@
 #include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
 #include <linux/kstrtox.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -207,6 +209,7 @@ static void set_live(bool live)
 
 static int __init labyrinth_init(void)
 {
+	u64 start;
 	int ret;
 
 	if (lab_low_watermark > lab_pages_per_cpu) {
@@ -219,6 +222,7 @@ static int __init labyrinth_init(void)
 		return ret;
 
 	/* Fills every online CPU now; rolls back and fails if one cannot. */
+	start = ktime_get_ns();
 	ret = cpuhp_setup_state(CPUHP_BP_PREPARE_DYN, "labyrinth:prepare",
 				lab_cpu_prepare, lab_cpu_dead);
 	if (ret < 0) {
@@ -230,11 +234,12 @@ static int __init labyrinth_init(void)
 
 	lab_debugfs_init();
 	set_live(true);
-	pr_info("%u CPUs x %u pages reserved (%lu KiB), low watermark %u, fallback %s\n",
+	pr_info("%u CPUs x %u pages reserved (%lu KiB) in %llu us, low watermark %u, fallback %s\n",
 		num_online_cpus(), lab_pages_per_cpu,
 		(unsigned long)num_online_cpus() * lab_pages_per_cpu *
-		(PAGE_SIZE / 1024), lab_low_watermark,
-		str_on_off(lab_fallback));
+		(PAGE_SIZE / 1024),
+		div_u64(ktime_get_ns() - start, NSEC_PER_USEC),
+		lab_low_watermark, str_on_off(lab_fallback));
 	return 0;
 
 err_reserve:

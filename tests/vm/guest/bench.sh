@@ -24,34 +24,27 @@ tenths() {
 	echo "$(($1 / 10)).$(($1 % 10))"
 }
 
-# insmod_ns PAGES_PER_CPU: how long a load of labyrinth takes, in ns.
-insmod_ns() {
-	t0=$(now_ns)
+# fill_us PAGES_PER_CPU: how long a load of labyrinth took to fill its
+# pools, in us, as its load line says (the time of cpuhp_setup_state()).
+fill_us() {
+	dmesg -c > /dev/null
 	insmod "$ko" pages_per_cpu="$1" low_watermark=1 || return 1
-	t1=$(now_ns)
 	rmmod labyrinth
-	echo $((t1 - t0))
+	dmesg | sed -n 's/.*labyrinth: .* reserved (.*) in \([0-9]*\) us,.*/\1/p'
 }
 
-# fastest_load_ns PAGES_PER_CPU: the fastest of three loads, in ns.  One
-# load varies by milliseconds, as much as a 64 MiB fill takes.
-fastest_load_ns() {
-	best=
-	for _ in 1 2 3; do
-		t=$(insmod_ns "$1") || return 1
-		[ -z "$best" ] || [ "$t" -lt "$best" ] && best=$t
-	done
-	echo "$best"
-}
-
-# A 64 MiB reserve, less a load of one page per CPU: the fill alone.
+# A 64 MiB reserve: the fastest of three fills.
 time_reserve_fill() {
 	per_cpu=$((fill_pages / ncpu))
-	base=$(fastest_load_ns 1) && full=$(fastest_load_ns $per_cpu) || return 1
-	n=$(((per_cpu - 1) * ncpu))
-	out "fill: labyrinth load with pages_per_cpu=$per_cpu less one with 1," \
-		"$n pages: $(tenths $(((full - base) * 10 / n))) ns/page" \
-		"(fastest of 3 loads: $((full / 1000)) us and $((base / 1000)) us)"
+	best=
+	for _ in 1 2 3; do
+		t=$(fill_us $per_cpu) && [ -n "$t" ] || return 1
+		[ -z "$best" ] || [ "$t" -lt "$best" ] && best=$t
+	done
+	n=$((per_cpu * ncpu))
+	out "fill: labyrinth load with pages_per_cpu=$per_cpu, $n pages:" \
+		"$(tenths $((best * 10000 / n))) ns/page" \
+		"(fastest of 3 loads: $best us to fill)"
 }
 
 # The counters that say which path labyrinth served the benchmark from.
