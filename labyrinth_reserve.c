@@ -41,7 +41,9 @@
  *
  * The fast path of a get or a put moves one page between the caller and
  * hot[] and counts it: it compares nr_hot with bounds that the slow paths
- * and the worker keep up to date (set_bounds()), and takes no lock.
+ * and the worker keep up to date (set_bounds()), takes no lock and calls
+ * nothing.  Everything else, tracepoints included, is left to get_slow()
+ * and put_slow().
  *
  * Nothing here runs in NMI context.  An NMI entry point would need a
  * reentrancy flag around the owner-only sections and would have to leave
@@ -319,12 +321,20 @@ static struct page *steal(struct lab_cpu *thief)
 	return page;
 }
 
-/* Owner, interrupts off: a get outside the fast path's bounds. */
-static noinline struct page *get_slow(struct lab_cpu *c)
+/*
+ * A get outside the fast path's bounds, or while the get tracepoint is on.
+ * Interrupts are enabled again in between: this may run on another CPU
+ * than the fast path that gave up, and looks at the pool afresh.
+ */
+static noinline struct page *get_slow(void)
 {
 	enum lab_stat_item src = LAB_SERVED_LOCAL;
+	unsigned long flags;
+	struct lab_cpu *c;
 	struct page *page;
 
+	local_irq_save(flags);
+	c = this_cpu_ptr(lab_cpus);
 	if (c->nr_hot || reload_hot(c))
 		page = c->hot[--c->nr_hot];
 	else
@@ -348,6 +358,7 @@ static noinline struct page *get_slow(struct lab_cpu *c)
 		note_level(c);
 	set_bounds(c);
 	trace_labyrinth_get(c->cpu, src, pool_level(c));
+	local_irq_restore(flags);
 	return page;
 }
 
@@ -372,16 +383,12 @@ struct page *labyrinth_get(void)
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (likely(c->nr_hot > c->get_min)) {
-		page = c->hot[--c->nr_hot];
-		c->stat[LAB_SERVED_LOCAL]++;
-		/* Guarded: the level is summed only when someone traces. */
-		if (trace_labyrinth_get_enabled())
-			trace_labyrinth_get(c->cpu, LAB_SERVED_LOCAL,
-					    level_seen(c));
-	} else {
-		page = get_slow(c);
+	if (unlikely(c->nr_hot <= c->get_min || trace_labyrinth_get_enabled())) {
+		local_irq_restore(flags);
+		return get_slow();
 	}
+	page = c->hot[--c->nr_hot];
+	c->stat[LAB_SERVED_LOCAL]++;
 	local_irq_restore(flags);
 	return page;
 }
@@ -473,15 +480,23 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 	return LAB_PUT_POOLED;
 }
 
-/* Owner, interrupts off: a put outside the fast path's bounds. */
-static noinline bool put_slow(struct lab_cpu *c, struct page *page)
+/* A put outside the fast path's bounds, or traced; see get_slow(). */
+static noinline void put_slow(struct page *page)
 {
-	enum lab_stat_item res = pool_page(c, page);
+	enum lab_stat_item res;
+	unsigned long flags;
+	struct lab_cpu *c;
 
+	local_irq_save(flags);
+	c = this_cpu_ptr(lab_cpus);
+	res = pool_page(c, page);
 	c->stat[res]++;
 	set_bounds(c);
 	trace_labyrinth_put(c->cpu, res, pool_level(c));
-	return res == LAB_PUT_POOLED;
+	local_irq_restore(flags);
+
+	if (res == LAB_PUT_FREED)
+		__free_page(page);
 }
 
 /**
@@ -499,7 +514,6 @@ void labyrinth_put(struct page *page)
 {
 	unsigned long flags;
 	struct lab_cpu *c;
-	bool pooled;
 
 	if (!page)
 		return;
@@ -510,20 +524,14 @@ void labyrinth_put(struct page *page)
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (likely(c->nr_hot < c->put_max)) {
-		c->hot[c->nr_hot++] = page;
-		c->stat[LAB_PUT_POOLED]++;
-		if (trace_labyrinth_put_enabled())
-			trace_labyrinth_put(c->cpu, LAB_PUT_POOLED,
-					    level_seen(c));
+	if (unlikely(c->nr_hot >= c->put_max || trace_labyrinth_put_enabled())) {
 		local_irq_restore(flags);
+		put_slow(page);
 		return;
 	}
-	pooled = put_slow(c, page);
+	c->hot[c->nr_hot++] = page;
+	c->stat[LAB_PUT_POOLED]++;
 	local_irq_restore(flags);
-
-	if (!pooled)
-		__free_page(page);
 }
 EXPORT_SYMBOL_GPL(labyrinth_put);
 
