@@ -61,6 +61,7 @@
  * @drained: drain_stopped() reached a get served by neither source
  * @stolen_from: pages the other CPUs' pools lost in drain_stopped()
  * @restore_fallback: @fallback is to be written back on exit
+ * @restore_low: @low is to be written back on exit
  * @fallback: lab_fallback before the case changed it
  * @start: @cpu's pool when the case began to measure it
  * @before: @cpu's pool before the last measured get or put
@@ -78,6 +79,7 @@ struct lab_test {
 	bool fail_alloc;
 	bool drained;
 	unsigned int stolen_from;
+	bool restore_low;
 	bool restore_fallback;
 	bool fallback;
 	struct lab_cpu_snapshot start;
@@ -271,6 +273,14 @@ static void set_fallback(struct lab_test *t, bool on)
 	WRITE_ONCE(lab_fallback, on);
 }
 
+/* As a write of the parameter does: set it, then sync every pool. */
+static void set_low_watermark(struct lab_test *t, unsigned int low)
+{
+	t->restore_low = true;
+	WRITE_ONCE(lab_low_watermark, low);
+	lab_reserve_sync();
+}
+
 static void set_make_it_fail(bool on)
 {
 #ifdef CONFIG_FAULT_INJECTION
@@ -325,6 +335,8 @@ static void lab_test_exit(struct kunit *test)
 		return;
 	if (t->restore_fallback)
 		WRITE_ONCE(lab_fallback, t->fallback);
+	if (t->restore_low)
+		WRITE_ONCE(lab_low_watermark, t->low);
 	while (t->nr)
 		labyrinth_put(t->pages[--t->nr]);
 	lab_reserve_sync();
@@ -570,6 +582,27 @@ static void get_below_low_watermark_kicks_refill(struct kunit *test)
 
 	take_below_low_watermark(test);
 
+	KUNIT_EXPECT_TRUE_MSG(test, wait_for_level(t->cpu, t->cap),
+			      "pool of CPU %u not refilled within %u ms",
+			      t->cpu, REFILL_WAIT_MS);
+}
+
+/*
+ * The fast path judges the level by bounds computed in advance: once the
+ * pools are synced, a raised low_watermark must apply to the very next get.
+ */
+static void get_below_raised_low_watermark_kicks_refill(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page;
+
+	set_low_watermark(t, t->cap);
+	pin(t);
+	page = get_one(t);
+	unpin();
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->cap - 1);
 	KUNIT_EXPECT_TRUE_MSG(test, wait_for_level(t->cpu, t->cap),
 			      "pool of CPU %u not refilled within %u ms",
 			      t->cpu, REFILL_WAIT_MS);
@@ -918,6 +951,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(whole_reserve_served_while_allocator_fails),
 	KUNIT_CASE(refill_worker_restores_level),
 	KUNIT_CASE(get_below_low_watermark_kicks_refill),
+	KUNIT_CASE(get_below_raised_low_watermark_kicks_refill),
 	KUNIT_CASE(get_put_in_hardirq_hrtimer),
 	KUNIT_CASE(get_put_in_softirq),
 	KUNIT_CASE(get_put_under_spinlock_with_irqs_off),
