@@ -31,8 +31,9 @@
  * or by anyone while that CPU cannot use its pool: before it comes online,
  * after it is dead, and while the module loads or unloads.  The refill
  * worker is bound to the pool's CPU and checks, in every interrupts-off
- * section, that it still runs there: while the CPU goes down the worker may
- * be moved elsewhere, and then it leaves the pool to lab_cpu_dead().
+ * section, that it still runs there (refill_collect(), owns()): while the
+ * CPU goes down the worker may be moved elsewhere, and then it leaves the
+ * pool to lab_cpu_dead().
  *
  * Returned pages wait for the worker on the dirty list, up to LAB_DIRTY_MAX;
  * when the worker cannot keep up (it cannot run while the CPU stays in
@@ -140,9 +141,10 @@ static unsigned int pool_level(const struct lab_cpu *c)
 }
 
 /*
- * The level as the owner last saw it, from its own cache line only: the
- * fast path's view.  It may overstate the level after a theft, and the
- * thief then schedules the victim's refill itself.
+ * The level as the owner last saw it, from its own cache line only: what
+ * the slow paths and the fast path's bounds judge by.  It may overstate the
+ * level after a theft, and the thief then schedules the victim's refill
+ * itself.
  */
 static unsigned int level_seen(const struct lab_cpu *c)
 {
@@ -278,8 +280,11 @@ static struct page *take_dirty(struct lab_cpu *c)
 	return page;
 }
 
-/* Take one page from @v's stash, or NULL. */
-static struct page *steal_from(struct lab_cpu *v)
+/*
+ * Take one page from the stash of @v, CPU @cpu's pool, or NULL.  Only @v's
+ * stash cache line is touched: its owner's fast path stays on its own.
+ */
+static struct page *steal_from(struct lab_cpu *v, unsigned int cpu)
 {
 	struct page *page = NULL;
 	LIST_HEAD(list);
@@ -295,7 +300,7 @@ static struct page *steal_from(struct lab_cpu *v)
 	/* The victim may never take a page itself: refill it now. */
 	if (READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark) &&
 	    !delayed_work_pending(&v->refill))
-		queue_delayed_work_on(v->cpu, lab_wq, &v->refill, 0);
+		queue_delayed_work_on(cpu, lab_wq, &v->refill, 0);
 	return page;
 }
 
@@ -316,7 +321,7 @@ static struct page *steal(struct lab_cpu *thief)
 			continue;
 		v = per_cpu_ptr(lab_cpus, cpu);
 		if (READ_ONCE(v->nr_stash))
-			page = steal_from(v);
+			page = steal_from(v, cpu);
 	}
 	return page;
 }
@@ -395,13 +400,12 @@ struct page *labyrinth_get(void)
 EXPORT_SYMBOL_GPL(labyrinth_get);
 
 /*
- * Whether @page may not be pooled: unpoolable() in a form that branches
- * once.  A tail page has a reference count of zero: the test of the count
- * rejects it.
+ * Whether @page may not be pooled: the tests of unpoolable(), all made, so
+ * that the fast path branches on their result alone.
  */
 static bool unpoolable_page(struct page *page)
 {
-	return (page_ref_count(page) != 1) | PageHead(page) |
+	return (page_ref_count(page) != 1) | PageCompound(page) |
 	       page_is_pfmemalloc(page);
 }
 
@@ -459,7 +463,9 @@ static noinline void put_rejected(struct page *page)
 	trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
 	local_irq_restore(flags);
 
-	pr_warn_ratelimited("put of a %s page rejected\n", unpoolable(page));
+	/* Only the reference count can have changed since the test. */
+	pr_warn_ratelimited("put of a %s page rejected\n",
+			    unpoolable(page) ?: "shared");
 	put_page(page);
 }
 
@@ -546,10 +552,20 @@ static void free_page_list(struct list_head *list)
 }
 
 /*
+ * Interrupts off: whether the caller may touch @c's owner-only fields.  It
+ * may on @c's CPU, and while that CPU cannot use its pool: not online, or
+ * the module not live.  A refill worker moved off a CPU going down may not.
+ */
+static bool owns(const struct lab_cpu *c)
+{
+	return smp_processor_id() == c->cpu || !cpu_online(c->cpu) ||
+	       !READ_ONCE(lab_live);
+}
+
+/*
  * Add @nr pages from @list to @c's stash while the pool is below capacity;
- * free the rest.  The level is exact when the caller runs on the owning CPU
- * or the pool is idle; a worker moved off a CPU that is going down may
- * overshoot, and lab_cpu_dead() drains that pool anyway.
+ * free the rest, and all of them if the caller does not own the pool (a
+ * worker moved off a CPU going down: lab_cpu_dead() drains that pool).
  */
 static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 			      unsigned int nr)
@@ -558,13 +574,15 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&c->stash_lock, flags);
-	level = pool_level(c);
+	level = owns(c) ? pool_level(c) : cap;
 	while (added < nr && level + added < cap) {
 		list_move(list->next, &c->stash);
 		added++;
 	}
-	set_stash(c, c->nr_stash + added);
-	set_bounds(c);
+	if (added) {
+		set_stash(c, c->nr_stash + added);
+		set_bounds(c);
+	}
 	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
 
 	atomic_long_add(nr - added, &c->released);

@@ -79,8 +79,8 @@ struct lab_test {
 	bool fail_alloc;
 	bool drained;
 	unsigned int stolen_from;
-	bool restore_low;
 	bool restore_fallback;
+	bool restore_low;
 	bool fallback;
 	struct lab_cpu_snapshot start;
 	struct lab_cpu_snapshot before;
