@@ -70,6 +70,21 @@ free_pages() {
 		{ read -r pcp; echo $(($(vmstat nr_free_pages) + pcp)); }
 }
 
+# Free pages a test may find missing after it unloaded everything it
+# loaded: see check.sh's test_free_pages_restored for what they are.
+FREE_PAGES_SLACK=512
+
+# pages_back NAME BEFORE AFTER [DETAIL]: the free pages came back, within
+# FREE_PAGES_SLACK, from BEFORE to AFTER.
+pages_back() {
+	echo "  free pages: $2 before, $3 after${4:+ ($4)}"
+	if [ $(($2 - $3)) -le $FREE_PAGES_SLACK ]; then
+		pass "$1"
+	else
+		fail "$1" "before $2, after $3${4:+, $4}"
+	fi
+}
+
 # unload_balanced NAME: rmmod labyrinth, which must report every page it
 # took from the page allocator released, and none kept by users.
 unload_balanced() {

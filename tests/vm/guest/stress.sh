@@ -230,7 +230,7 @@ stress_print_table() {
 
 # stress_run MS
 stress_run() {
-	local f0 f1
+	local f0
 
 	stress_cycles=0 stress_hotplug_errors=0 stress_resizes=0
 	stress_resize_errors=0 stress_phases=0 stress_injected=0
@@ -256,14 +256,7 @@ stress_run() {
 	stress_print_table "$1"
 	[ "$stress_loaded_here" = 1 ] || return 0
 	unload_balanced stress
-	# Tolerance as in check.sh's test_free_pages_restored.
-	f1=$(free_pages)
-	echo "  free pages: $f0 before the run, $f1 after unload"
-	if [ $((f0 - f1)) -le 512 ]; then
-		pass stress_free_pages_restored
-	else
-		fail stress_free_pages_restored "before $f0, after $f1"
-	fi
+	pages_back stress_free_pages_restored "$f0" "$(free_pages)"
 }
 
 # guarantee_part PART: write PART to labyrinth_stress's trigger while every
