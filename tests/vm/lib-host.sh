@@ -3,13 +3,13 @@
 # Host side of the test VM, sourced by run.sh.
 
 PKGS_DEMO=(qemu-system-x86 busybox-static linux-image-amd64
-	   linux-headers-amd64 build-essential cpio kmod rsync)
-PKGS_CHECK=("${PKGS_DEMO[@]}" linux-source-6.12 bc bison flex libelf-dev
-	    libssl-dev ccache sparse xz-utils python3 dwarves dkms coccinelle
-	    ocaml-nox openssl)
+	   linux-headers-amd64 build-essential cpio kmod rsync python3
+	   linux-source-6.12 xz-utils)
+PKGS_CHECK=("${PKGS_DEMO[@]}" bc bison flex libelf-dev libssl-dev ccache
+	    sparse dwarves dkms coccinelle ocaml-nox openssl)
 
 # Console lines that fail a run, whatever the tests said.
-REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|kmemleak: [1-9]|Invalid wait context|general protection'
+REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|Invalid wait context|general protection|detected stalls?|self-detected stall|blocked for more than|soft lockup|workqueue lockup|ODEBUG|Bad page|Call Trace:'
 
 ensure_packages() {
 	local p missing=()
@@ -21,24 +21,52 @@ ensure_packages() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "missing packages (run as root): ${missing[*]}"
 	say "installing Debian packages: ${missing[*]}"
-	apt-get update -qq
+	apt-get update -qq > "$cache/apt.log" 2>&1 &&
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}" > "$cache-apt.log" 2>&1 ||
-		{ tail -n 20 "$cache-apt.log"; die "apt-get install failed"; }
+		--no-install-recommends "${missing[@]}" >> "$cache/apt.log" 2>&1 ||
+		{ tail -n 20 "$cache/apt.log"; die "apt-get install failed (log: $cache/apt.log)"; }
 }
 
-# The newest Debian amd64 kernel with headers: DISTRO_KDIR, DISTRO_IMAGE.
-distro_kernel() {
-	local hdr ver
+# kunit.py of the 6.12 sources, which parses every KTAP document: from a
+# test kernel's tree when there is one, else unpacked alone from Debian's
+# tarball (make demo builds no kernel).  Sets KUNIT_PY.
+kunit_tool() {
+	local debver dir
 
-	hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$hdr" ] || die "no linux-headers-*-amd64 installed"
+	if [ -n "${1:-}" ]; then
+		KUNIT_PY=$1/source/tools/testing/kunit/kunit.py
+		return 0
+	fi
+	debver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	dir=$cache/kunit-tool-$debver
+	if [ ! -f "$dir/tools/testing/kunit/kunit.py" ]; then
+		say "unpacking kunit.py from linux-source-6.12"
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		tar -C "$dir.tmp" -xf /usr/src/linux-source-6.12.tar.xz \
+			--strip-components=1 --wildcards '*/tools/testing/kunit/*'
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	KUNIT_PY=$dir/tools/testing/kunit/kunit.py
+}
+
+# distro_kernel [rt]: the newest Debian amd64 kernel (or its PREEMPT_RT
+# twin) with headers.  Sets DISTRO_VER, DISTRO_KDIR, DISTRO_IMAGE.
+distro_kernel() {
+	local hdr ver pick='-rt-amd64$' what="Debian kernel"
+
+	[ "${1:-}" = rt ] && what="Debian PREEMPT_RT kernel"
+	hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null |
+	      if [ "${1:-}" = rt ]; then grep -E -- "$pick"; else grep -vE -- "$pick"; fi |
+	      sort -V | tail -n 1 || true)
+	[ -n "$hdr" ] || die "no headers of the $what installed"
 	ver=${hdr#/usr/src/linux-headers-}
 	DISTRO_VER=$ver
 	DISTRO_KDIR=/lib/modules/$ver/build
 	DISTRO_IMAGE=/boot/vmlinuz-$ver
 	[ -r "$DISTRO_IMAGE" ] || die "no readable $DISTRO_IMAGE"
-	say "Debian kernel $ver"
+	say "$what $ver"
 }
 
 # build_modules NAME KDIR: labyrinth.ko and tests/*.ko in $build/NAME.
@@ -58,58 +86,66 @@ build_modules() {
 	fi
 }
 
-# The busybox part of the initramfs, cached; it never changes.
+# The busybox part of the initramfs, cached; it never changes.  Sets
+# BASE_CPIO.
 base_cpio() {
-	local out=$cache/initramfs-base.cpio stage
+	local stage
 
-	if [ ! -f "$out" ]; then
-		stage=$(mktemp -d)
-		mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,lab,etc}
-		cp /bin/busybox "$stage/bin/busybox"
-		mknod -m 600 "$stage/dev/console" c 5 1
-		mknod -m 666 "$stage/dev/null" c 1 3
-		(cd "$stage" && find . | cpio -o -H newc --quiet) > "$out.tmp"
-		mv "$out.tmp" "$out"
-		rm -rf "$stage"
-	fi
-	echo "$out"
+	BASE_CPIO=$cache/initramfs-base.cpio
+	[ -f "$BASE_CPIO" ] && return 0
+	stage=$(mktemp -d)
+	mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,lab,etc}
+	cp /bin/busybox "$stage/bin/busybox"
+	mknod -m 600 "$stage/dev/console" c 5 1
+	mknod -m 666 "$stage/dev/null" c 1 3
+	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$BASE_CPIO.tmp"
+	mv "$BASE_CPIO.tmp" "$BASE_CPIO"
+	rm -rf "$stage"
 }
 
 # make_initramfs NAME: base + /init, guest scripts and NAME's modules.
 make_initramfs() {
-	local name=$1 dir=$build/$1 stage
+	local name=$1 dir=$build/$1 stage c
 
+	base_cpio
 	stage=$dir/initramfs
 	rm -rf "$stage"
 	mkdir -p "$stage/lab"
 	install -m 755 "$vm/init" "$stage/init"
 	cp "$vm"/guest/*.sh "$stage/lab/"
-	gcc -static -O2 -Wall -o "$stage/lab/lab-finit" "$vm/lab-finit.c"
+	for c in "$vm"/lab-*.c; do
+		gcc -static -O2 -Wall -Werror -o "$stage/lab/$(basename "$c" .c)" "$c"
+	done
 	find "$dir/src" -name '*.ko' -exec cp {} "$stage/lab/" \;
 	if [ -d "$dir/dkms" ]; then
 		cp -r "$dir/dkms" "$stage/lab/dkms"
 	fi
 	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$dir/lab.cpio"
-	cat "$(base_cpio)" "$dir/lab.cpio" > "$dir/initramfs.cpio"
+	cat "$BASE_CPIO" "$dir/lab.cpio" > "$dir/initramfs.cpio"
 }
 
-# boot NAME IMAGE MODE [interactive|show|quiet]
+# boot LABEL NAME IMAGE MODE [interactive|show|quiet]: boot IMAGE with
+# NAME's initramfs; the console and results go to $build/LABEL.  Boot
+# arguments beyond the fixed ones come from LAB_APPEND, the -smp argument
+# from LAB_SMP (default 2).
 boot() {
-	local name=$1 image=$2 mode=$3 how=${4:-quiet} dir=$build/$1
+	local label=$1 name=$2 image=$3 mode=$4 how=${5:-quiet}
+	local dir=$build/$1 smp=${LAB_SMP:-2}
 	local append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 labmode=$mode"
 	local qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot
-		    -machine q35 -accel tcg -cpu max -smp 2 -m 1G
-		    -kernel "$image" -initrd "$dir/initramfs.cpio")
+		    -machine q35 -accel tcg -cpu max -smp "$smp" -m 1G
+		    -kernel "$image" -initrd "$build/$name/initramfs.cpio")
 
-	[ "$name" = distro ] && append+=" quiet loglevel=4"
 	append+=" ${LAB_APPEND:-}"
 	if [ "$how" = interactive ]; then
 		exec "${qemu[@]}" -append "$append" -serial stdio \
 			-serial null
 	fi
-	say "booting $name ($mode) under QEMU/TCG, 2 CPUs, timeout ${timeout_s}s"
+	mkdir -p "$dir"
+	echo "$append" > "$dir/$mode.append"
+	say "booting $label ($mode: ${LAB_APPEND:-default arguments}) under QEMU/TCG, -smp $smp, timeout ${timeout_s}s"
 	rm -f "$dir/$mode.results"
-	local filter='^  (ok|FAIL) '
+	local filter='^  (ok|FAIL|SKIP) '
 	[ "$how" = show ] && filter='^(==|\$ |  )'
 	timeout --foreground "$timeout_s" "${qemu[@]}" -append "$append" \
 		-serial stdio -serial "file:$dir/$mode.results" < /dev/null |
@@ -117,62 +153,72 @@ boot() {
 		grep --line-buffered -E "$filter" || true
 }
 
-# judge NAME MODE: count the results of one boot.
+# judge_ktap LABEL FILE SKIPS: count one KTAP document with kunit.py; skips
+# of tests whose names match the regular expression SKIPS are expected.
+judge_ktap() {
+	local label=$1 doc=$2 skips=$3 counts p f s why
+
+	python3 "$KUNIT_PY" parse --json="$doc.json" "$doc" > "$doc.kunit" 2>&1 || true
+	if [ ! -s "$doc.json" ]; then
+		cat "$doc.kunit"
+		not_ok "$label: kunit.py parses ${doc##*/}"
+		return
+	fi
+	counts=$(python3 "$vm/ktap-count.py" "$doc.json" "$doc.kunit" "$skips")
+	read -r p f s <<< "$(head -n 1 <<< "$counts")"
+	passed=$((passed + p))
+	skipped=$((skipped + s))
+	failed=$((failed + f))
+	while IFS= read -r why; do
+		[ -n "$why" ] && printf '  FAIL %s: %s\n' "$label" "$why"
+	done < <(tail -n +2 <<< "$counts")
+}
+
+# judge LABEL MODE [SKIPS]: count the results of one boot: every KTAP
+# document it sent, the marker that it ran to the end, its console.
 judge() {
-	local name=$1 mode=$2 dir=$build/$1 res console line summary
-	local p f
+	local label=$1 mode=$2 skips=${3:-} dir=$build/$1 res console n=0 doc
 
 	res=$dir/$mode.results
 	console=$dir/$mode.console
 	touch "$res"
-	while IFS= read -r line; do
-		case $line in
-		"LAB-TEST ok "*) ok ;;
-		"LAB-TEST not ok "*) not_ok "$name: ${line#LAB-TEST not ok }" ;;
-		esac
-	done < <(tr -d '\r' < "$res")
-
-	if grep -q LAB-KTAP-BEGIN "$res"; then
-		tr -d '\r' < "$res" | sed -n '/LAB-KTAP-BEGIN/,/LAB-KTAP-END/p' |
-			sed '1d;$d' > "$dir/$mode.ktap"
-		summary=$(python3 "$KUNIT_PY" parse "$dir/$mode.ktap" 2>&1 | tee "$dir/$mode.kunit" |
-			  grep 'Testing complete' || true)
-		p=$(echo "$summary" | sed -n 's/.*passed: \([0-9]*\).*/\1/p')
-		f=$(echo "$summary" | awk -F'[:,] *' '{
-			for (i = 1; i < NF; i++)
-				if ($i ~ /(failed|crashed|errors)$/) s += $(i + 1)
-		} END { print s + 0 }')
-		if [ -z "$p" ] || [ "$p" -eq 0 ]; then
-			cat "$dir/$mode.kunit"
-			not_ok "$name: KUnit results parse to passing tests"
-		else
-			passed=$((passed + p))
-			[ "$f" -eq 0 ] || { grep -E 'FAILED|CRASHED' "$dir/$mode.kunit"; }
-			failed=$((failed + f))
-		fi
+	rm -f "$dir/$mode".ktap-*
+	while IFS= read -r doc; do
+		n=$((n + 1))
+		tr -d '\r' < "$res" |
+			awk -v want="$doc" '$0 == "LAB-KTAP-BEGIN " want { on = 1; next }
+			     on && /^LAB-KTAP-END/ { exit }
+			     on { print }' > "$dir/$mode.ktap-$doc"
+		judge_ktap "$label" "$dir/$mode.ktap-$doc" "$skips"
+	done < <(tr -d '\r' < "$res" | sed -n 's/^LAB-KTAP-BEGIN //p')
+	if [ "$n" -gt 0 ]; then
+		ok
+	else
+		not_ok "$label: the guest sent its test results"
 	fi
 
 	if tr -d '\r' < "$res" | grep -q '^LAB-DONE'; then
 		ok
 	else
 		tail -n 40 "$console"
-		not_ok "$name: guest ran to the end (no LAB-DONE marker)"
+		not_ok "$label: guest ran to the end (no LAB-DONE marker)"
 	fi
 	if grep -E "$REPORTS" "$console" > "$dir/$mode.reports"; then
 		grep -B 5 -A 30 -m 1 -E "$REPORTS" "$console"
-		not_ok "$name: console free of kernel reports"
+		not_ok "$label: console free of kernel reports"
 	else
 		ok
 	fi
 }
 
+# boot_and_judge LABEL NAME IMAGE MODE [how]; expected skips in LAB_SKIPS.
 boot_and_judge() {
-	make_initramfs "$1"
 	boot "$@"
-	judge "$1" "$3"
+	judge "$1" "$4" "${LAB_SKIPS:-}"
 }
 
-# bench_table NAME TITLE: print the benchmark table of NAME's last bench boot.
+# bench_table LABEL TITLE: print the benchmark table of LABEL's last bench
+# boot.
 bench_table() {
 	echo
 	echo "### $2"
@@ -180,15 +226,14 @@ bench_table() {
 	tr -d '\r' < "$build/$1/bench.results" | sed -n 's/^LAB-BENCH //p'
 }
 
-# stress_table NAME: print the table of NAME's last stress boot, with the
+# stress_table LABEL: print the table of LABEL's last stress boot, with the
 # count of kernel reports judge found on its console.
 stress_table() {
-	local dir=$build/$1 n
+	local dir=$build/$1
 
-	n=$(wc -l < "$dir/stress.reports")
 	echo
-	tr -d '\r' < "$dir/stress.results" | sed -n 's/^LAB-TABLE //p' |
-		sed "s/^| kernel reports | .* |\$/| kernel reports (console lines) | $n |/"
+	tr -d '\r' < "$dir/stress.results" | sed -n 's/^LAB-TABLE //p'
+	echo "| kernel reports (console lines) | $(wc -l < "$dir/stress.reports") |"
 }
 
 # install_tests NAME: make install into a scratch root, then build a client
@@ -226,6 +271,8 @@ install_tests() {
 	fi
 
 	make -s -C "$dir/src" dkms-remove > /dev/null 2>&1 || true
+	# run.sh's exit trap removes it again if the run is interrupted.
+	DKMS_TREE=$dir/src
 	if make -s -C "$dir/src" KVER="$DISTRO_VER" dkms-install > "$dir/dkms.log" 2>&1; then
 		mkdir -p "$dir/dkms"
 		cp "/lib/modules/$DISTRO_VER/updates/dkms/labyrinth.ko" "$dir/dkms/"
@@ -234,5 +281,12 @@ install_tests() {
 		cat "$dir/dkms.log"
 		not_ok "$1: dkms-install builds labyrinth.ko for $DISTRO_VER"
 	fi
-	make -s -C "$dir/src" dkms-remove > /dev/null 2>&1 || true
+	dkms_cleanup
+}
+
+# Unregister what install_tests gave DKMS, if it did.
+dkms_cleanup() {
+	[ -n "${DKMS_TREE:-}" ] || return 0
+	make -s -C "$DKMS_TREE" dkms-remove > /dev/null 2>&1 || true
+	DKMS_TREE=
 }

@@ -19,23 +19,28 @@ files=$(cd "$repo" && git ls-files '*.c' '*.h' 2>/dev/null ||
 	find . -name '*.[ch]' -not -path './build/*')
 if ! (cd "$repo" && perl "$src/scripts/checkpatch.pl" --no-tree --strict \
 	--quiet --terse -f $files); then
+	echo "lint.sh: checkpatch failed or found problems"
 	status=1
 fi
 
 rsync -a --exclude .git --exclude build "$repo/" "$work/" || exit 1
 
 echo "==> make W=1 and sparse (C=2)"
-make -s -C "$ktree" M="$work" W=1 C=2 modules > "$work/sparse.log" 2>&1
-make -s -C "$ktree" M="$work/tests" W=1 C=2 \
+if ! make -s -C "$ktree" M="$work" W=1 C=2 modules > "$work/sparse.log" 2>&1 ||
+   ! make -s -C "$ktree" M="$work/tests" W=1 C=2 \
 	KBUILD_EXTRA_SYMBOLS="$work/Module.symvers" modules \
-	>> "$work/sparse.log" 2>&1
-if grep -E 'warning|error' "$work/sparse.log"; then
+	>> "$work/sparse.log" 2>&1; then
+	cat "$work/sparse.log"
+	echo "lint.sh: make W=1 C=2 failed"
+	status=1
+elif grep -iE 'warning|error' "$work/sparse.log"; then
 	status=1
 fi
 
 echo "==> coccicheck (MODE=report)"
 if ! make -C "$ktree" M="$work" MODE=report coccicheck > "$work/cocci.log" 2>&1; then
 	grep -v '^/usr/bin/spatch' "$work/cocci.log" | tail -n 20
+	echo "lint.sh: coccicheck failed"
 	status=1
 fi
 # A report names a file of ours: "/path/file.c:LINE:COL-COL: message".

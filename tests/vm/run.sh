@@ -4,7 +4,7 @@
 # The test VM: build labyrinth and its test modules, boot them under QEMU
 # and judge the run.
 #
-#   run.sh check	every test on the 6.12 test kernel and the Debian kernel
+#   run.sh check	every test on every kernel and configuration below
 #   run.sh demo		the demo on the Debian kernel
 #   run.sh lint		checkpatch, W=1, sparse, coccicheck
 #   run.sh bench	the benchmark, Debian kernel (and objpool on 6.12)
@@ -13,7 +13,10 @@
 #   run.sh shell	an interactive shell on the Debian kernel
 #
 # Installs the Debian packages it needs when they are missing (as root).
-set -euo pipefail
+# The cache (kernel trees, ccache, initramfs) is LAB_CACHE, by default
+# ~/.cache/labyrinth; one run at a time uses it.
+set -eEuo pipefail
+shopt -s inherit_errexit
 
 mode=${1:?usage: run.sh check|demo|shell|lint|bench|stress}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,50 +26,90 @@ build=$repo/build
 timeout_s=${LAB_TIMEOUT:-900}
 passed=0
 failed=0
+skipped=0
 
 say() { printf '==> %s\n' "$*"; }
-die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+# Exit status 99: a failure already explained, which no caller repeats.
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 99; }
+on_error() {
+	[ "$1" = 99 ] || printf 'run.sh: line %s: %s failed (exit %s)\n' \
+		"$2" "$3" "$1" >&2
+	exit 99
+}
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
 
 ok() { passed=$((passed + 1)); }
 not_ok() { failed=$((failed + 1)); printf '  FAIL %s\n' "$*"; }
 
+verdict() {
+	echo
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+}
+
 # shellcheck source=tests/vm/lib-host.sh
 . "$vm/lib-host.sh"
+
+mkdir -p "$cache" "$build" || die "cannot create $cache and $build"
+exec 9> "$cache/lock"
+if ! flock -n 9; then
+	say "waiting for the run that holds $cache/lock"
+	flock 9
+fi
+trap dkms_cleanup EXIT
+
+# Skips expected on the Debian kernel: no KUnit, no fault injection.
+DISTRO_SKIPS='^(kunit_suite|guarantee_run|load_fails_with_enomem_when_fill_fails|cpu_online_while_allocations_fail|unload_while_refill_backs_off|stress_fault_injection)$'
+# Skips expected on the test kernels: DKMS builds for the Debian kernel only.
+TEST_SKIPS='^dkms_built_module$'
+
+check_boots() {
+	local k=$ktree/arch/x86/boot/bzImage d=$dtree/arch/x86/boot/bzImage
+
+	LAB_SKIPS=$TEST_SKIPS
+	boot_and_judge t612 test612 "$k" check
+	LAB_APPEND="init_on_alloc=0" boot_and_judge t612-ioa0 test612 "$k" check
+	LAB_APPEND="init_on_alloc=0 init_on_free=1" LAB_SMP=2,maxcpus=4 \
+		boot_and_judge t612-iof1-maxcpus4 test612 "$k" check
+	LAB_APPEND="page_poison=1" boot_and_judge d612 debug612 "$d" check
+	LAB_SKIPS=$DISTRO_SKIPS
+	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
+	LAB_APPEND="init_on_alloc=0" \
+		boot_and_judge deb61-ioa0 distro "$DISTRO_IMAGE" check
+}
 
 case $mode in
 check)
 	ensure_packages "${PKGS_CHECK[@]}"
 	say "building the 6.12 test kernel (base flavour)"
 	ktree=$("$vm/kernel.sh" base)
-	KUNIT_PY=$ktree/source/tools/testing/kunit/kunit.py
+	kunit_tool "$ktree"
 	if "$vm/lint.sh" "$ktree"; then
 		ok
 	else
-		not_ok "lint: checkpatch and sparse clean"
+		not_ok "lint: checkpatch, W=1, sparse and coccicheck clean"
 	fi
-	say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak)"
+	say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak, wait-context and object checks)"
 	dtree=$("$vm/kernel.sh" debug)
 	distro_kernel
 	build_modules test612 "$ktree"
 	build_modules debug612 "$dtree"
 	build_modules distro "$DISTRO_KDIR"
 	install_tests distro
-	boot_and_judge test612 "$ktree/arch/x86/boot/bzImage" check
-	LAB_APPEND="page_poison=1" \
-		boot_and_judge debug612 "$dtree/arch/x86/boot/bzImage" check
-	boot_and_judge distro "$DISTRO_IMAGE" check
-	echo
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	for name in test612 debug612 distro; do
+		make_initramfs "$name"
+	done
+	check_boots
+	verdict
 	;;
 demo)
 	ensure_packages "${PKGS_DEMO[@]}"
+	kunit_tool
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
-	boot_and_judge distro "$DISTRO_IMAGE" demo show
-	echo
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	make_initramfs distro
+	boot_and_judge distro distro "$DISTRO_IMAGE" demo show
+	verdict
 	;;
 lint)
 	ensure_packages "${PKGS_CHECK[@]}"
@@ -77,41 +120,42 @@ bench)
 	ensure_packages "${PKGS_CHECK[@]}"
 	say "building the 6.12 test kernel (base flavour) for the objpool table"
 	ktree=$("$vm/kernel.sh" base)
+	kunit_tool "$ktree"
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
 	build_modules test612 "$ktree"
+	make_initramfs distro
+	make_initramfs test612
 	for init in 1 0; do
-		LAB_APPEND="init_on_alloc=$init" boot_and_judge distro \
+		LAB_APPEND="init_on_alloc=$init" boot_and_judge distro distro \
 			"$DISTRO_IMAGE" bench
 		bench_table distro "init_on_alloc=$init, Debian kernel (production config)"
 	done
-	LAB_APPEND="init_on_alloc=0" boot_and_judge test612 \
+	LAB_APPEND="init_on_alloc=0" boot_and_judge test612 test612 \
 		"$ktree/arch/x86/boot/bzImage" bench
 	bench_table test612 "init_on_alloc=0, 6.12 test kernel (DEBUG kernel: lockdep, DEBUG_VM)"
-	echo
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	verdict
 	;;
 stress)
 	ensure_packages "${PKGS_CHECK[@]}"
 	say "building the 6.12 test kernel (base flavour)"
 	ktree=$("$vm/kernel.sh" base)
+	kunit_tool "$ktree"
 	stress_ms=${STRESS_MS:-300000}
 	timeout_s=${LAB_TIMEOUT:-$((stress_ms / 1000 + 900))}
 	build_modules test612 "$ktree"
-	LAB_APPEND="labstress_ms=$stress_ms" boot_and_judge test612 \
-		"$ktree/arch/x86/boot/bzImage" stress
+	make_initramfs test612
+	LAB_APPEND="labstress_ms=$stress_ms" LAB_SKIPS=$TEST_SKIPS \
+		boot_and_judge test612 test612 "$ktree/arch/x86/boot/bzImage" stress
 	stress_table test612
-	echo
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	verdict
 	;;
 shell)
 	ensure_packages "${PKGS_DEMO[@]}"
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
 	make_initramfs distro
-	boot distro "$DISTRO_IMAGE" shell interactive
+	boot distro distro "$DISTRO_IMAGE" shell interactive
 	;;
 *)
 	die "unknown mode '$mode'"

@@ -1,22 +1,58 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Shared helpers of the guest scripts.  Results go to the second serial
-# port, one line each, which the host counts:
-#   LAB-TEST ok <name>
-#   LAB-TEST not ok <name>: <why>
-# KUnit results are copied there whole, between LAB-KTAP-BEGIN/END.
+# Shared helpers of the guest scripts.  Every test result goes to a KTAP
+# document that lab_ktap_emit sends, with its plan, to the second serial
+# port between "LAB-KTAP-BEGIN <name>" and "LAB-KTAP-END" lines; the host
+# parses it with the kernel tree's kunit.py, like the KUnit suite's results.
+# A test whose prerequisite is missing reports a skip, which fails the run
+# unless the host declared it expected for the kernel it booted.
 
 LAB_RESULTS=/dev/ttyS1
 LAB_KO=/lab
+LAB_KTAP=/tmp/lab.ktap
+
+# One result line, numbered when the document is emitted.
+lab_result() {
+	echo "$1" >> "$LAB_KTAP"
+}
 
 pass() {
-	echo "LAB-TEST ok $1" > "$LAB_RESULTS"
+	lab_result "ok $1"
 	echo "  ok   $1"
 }
 
 fail() {
-	echo "LAB-TEST not ok $1: $2" > "$LAB_RESULTS"
+	lab_result "# $1: $2"
+	lab_result "not ok $1"
 	echo "  FAIL $1: $2"
+}
+
+# skip NAME WHY: NAME could not run here.
+skip() {
+	lab_result "ok $1 # SKIP $2"
+	echo "  SKIP $1: $2"
+}
+
+# lab_ktap_emit NAME: the results so far as one KTAP document.
+lab_ktap_emit() {
+	{
+		echo "LAB-KTAP-BEGIN $1"
+		echo "KTAP version 1"
+		echo "1..$(grep -c '^ok\|^not ok' "$LAB_KTAP")"
+		awk '/^#/ { print; next }
+		     { n++; sub(/^ok /, "ok " n " ");
+		       sub(/^not ok /, "not ok " n " "); print }' "$LAB_KTAP"
+		echo "LAB-KTAP-END"
+	} > "$LAB_RESULTS"
+}
+
+# lab_ktap_copy NAME FILE: a KTAP document the kernel wrote (KUnit).
+lab_ktap_copy() {
+	{
+		echo "LAB-KTAP-BEGIN $1"
+		cat "$2"
+		echo "LAB-KTAP-END"
+	} > "$LAB_RESULTS"
 }
 
 # check NAME COMMAND...: pass if COMMAND succeeds.
@@ -24,6 +60,14 @@ check() {
 	name=$1
 	shift
 	if "$@"; then pass "$name"; else fail "$name" "'$*' failed"; fi
+}
+
+# need_module NAME: the test module NAME.ko is in the initramfs, or a
+# failure: every test module is built for every kernel.
+need_module() {
+	[ -f "$LAB_KO/$1.ko" ] && return 0
+	fail "${1}_module_present" "no $LAB_KO/$1.ko"
+	return 1
 }
 
 # Value of NAME in a "name value" file.
@@ -90,6 +134,12 @@ pages_back() {
 unload_balanced() {
 	dmesg -c > /dev/null
 	check "rmmod_labyrinth_$1" rmmod labyrinth
+	unload_reported_balanced "$1"
+}
+
+# unload_reported_balanced NAME: labyrinth's unload line in the kernel log
+# says it gave back every page it allocated.
+unload_reported_balanced() {
 	line=$(dmesg | grep 'labyrinth: unloaded:')
 	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, .*/\1/p')
 	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
@@ -97,6 +147,36 @@ unload_balanced() {
 		pass "every_page_released_at_unload_$1"
 	else
 		fail "every_page_released_at_unload_$1" "'$line'"
+	fi
+}
+
+# kmemleak, where the kernel has it: forget what boot left behind, so that
+# any unreferenced object reported later was made by the tests.  Scans run
+# while modules are loaded (lab_kmemleak_scan) and after everything is
+# unloaded (lab_final_checks); a leak seen in either stays listed.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+lab_kmemleak_start() {
+	[ -w $KMEMLEAK ] || return 0
+	echo scan > $KMEMLEAK
+	echo clear > $KMEMLEAK
+}
+
+lab_kmemleak_scan() {
+	[ -w $KMEMLEAK ] || return 0
+	echo scan > $KMEMLEAK
+}
+
+lab_kmemleak_check() {
+	[ -w $KMEMLEAK ] || return 0
+	# An object is reported once it is 5 s old and unreferenced by then.
+	sleep 6
+	echo scan > $KMEMLEAK
+	echo scan > $KMEMLEAK
+	if grep -q unreferenced $KMEMLEAK; then
+		cat $KMEMLEAK
+		fail no_kmemleak_reports "$(grep -c unreferenced $KMEMLEAK) unreferenced objects"
+	else
+		pass no_kmemleak_reports
 	fi
 }
 
@@ -110,17 +190,7 @@ lab_final_checks() {
 	else
 		fail "kernel_not_tainted_beyond_OEN" "tainted=$taint"
 	fi
-	if [ -w /sys/kernel/debug/kmemleak ]; then
-		echo scan > /sys/kernel/debug/kmemleak
-		echo scan > /sys/kernel/debug/kmemleak
-		if grep -q labyrinth /sys/kernel/debug/kmemleak; then
-			fail no_kmemleak_reports_of_labyrinth \
-				"$(grep -c backtrace /sys/kernel/debug/kmemleak) leaks"
-			cat /sys/kernel/debug/kmemleak
-		else
-			pass no_kmemleak_reports_of_labyrinth
-		fi
-	fi
+	lab_kmemleak_check
 	if [ -f /proc/lockdep_stats ]; then
 		dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
 		if [ "$dl" = 1 ]; then

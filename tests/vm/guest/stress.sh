@@ -180,6 +180,8 @@ stress_check_disturbance() {
 		"$stress_resizes -gt 0" "$stress_resize_errors = 0"
 	if [ -d $STRESS_FPA ]; then
 		check stress_page_allocations_failed [ "$stress_injected" -gt 0 ]
+	else
+		skip stress_fault_injection "no fail_page_alloc on $(uname -r)"
 	fi
 }
 
@@ -225,7 +227,6 @@ stress_print_table() {
 	stress_table "| injected-failure phases | $fpa |"
 	stress_table "| double serves / corrupted / dirty served | $(stress_res double_serves) / $(stress_res corrupted) / $(stress_res dirty_served) |"
 	stress_table "| pages lost | $(stress_res pages_lost) |"
-	stress_table "| kernel reports | 0 |"
 }
 
 # stress_run MS
@@ -245,6 +246,7 @@ stress_run() {
 	while [ "$(field "$STRESS_RES" running)" = 1 ]; do
 		stress_disturb
 	done
+	lab_kmemleak_scan
 	stress_save
 	pass stress_module_runs
 	stress_check_results
@@ -339,7 +341,7 @@ guarantee_run() {
 	local rf
 
 	if [ ! -d $STRESS_FPA ]; then
-		echo "  skip guarantee_run: no $STRESS_FPA on $(uname -r)"
+		skip guarantee_run "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
 	stress_open_fds

@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest tests of the edges users reach: unloading while the refill worker
+# is queued or backing off, CPU hotplug racing allocation failures and
+# parameter writes, the smallest reserves under traffic, and fallback=0
+# with the page allocator really exhausted.  Sourced by check.sh after
+# stress.sh (it uses its fault-injection helpers).
+
+EDGE_CPU1=/sys/devices/system/cpu/cpu1/online
+EDGE_FPA=/sys/kernel/debug/fail_page_alloc
+
+# cpu_level CPU: CPU's pool level, from labyrinth's cpus file.
+cpu_level() {
+	awk -v c="$1" '$1 == c { print $2 }' /sys/kernel/debug/labyrinth/cpus
+}
+
+# A demo run takes pages in hard-IRQ context on every CPU, returns them on
+# the next one and leaves the pools below low_watermark: the refill
+# workers are queued or running when labyrinth is removed right after.
+test_unload_while_refill_queued() {
+	need_module labyrinth_demo || return 0
+	for round in 1 2 3; do
+		insmod "$ko" pages_per_cpu=64 low_watermark=60 ||
+			{ fail "unload_while_refill_queued_$round" "insmod failed"; return; }
+		insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=200 batch=8 &&
+			rmmod labyrinth_demo
+		dmesg -c > /dev/null
+		check "unload_while_refill_queued_$round" rmmod labyrinth
+		unload_reported_balanced "refill_queued_$round"
+	done
+}
+
+# Every CPU takes its whole reserve while every page allocation fails, so
+# that each refill worker fails and backs off; labyrinth is unloaded
+# during the backoff, with allocations still failing (lab-unload does it
+# without forking).
+test_unload_while_refill_backs_off() {
+	if [ ! -d $EDGE_FPA ]; then
+		skip unload_while_refill_backs_off "no fail_page_alloc on $(uname -r)"
+		return 0
+	fi
+	need_module labyrinth_stress || return 0
+	stress_fpa_setup
+	echo -1 > $EDGE_FPA/times
+	insmod "$ko" pages_per_cpu=64 low_watermark=32 &&
+		insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee reserve=64 ||
+		{ fail unload_while_refill_backs_off "insmod failed"; return; }
+	dmesg -c > /dev/null
+	"$LAB_KO/lab-unload" /sys/kernel/debug/labyrinth_stress/guarantee all 300 \
+		/sys/kernel/debug/labyrinth/stats labyrinth_stress labyrinth \
+		> /tmp/unload.out
+	rc=$?
+	f=$(field /tmp/unload.out refill_failures)
+	h=$(field /tmp/unload.out pages_held)
+	c=$(field /tmp/unload.out capacity)
+	stress_both unload_while_refill_backs_off \
+		"exit $rc, refill_failures ${f:-?}, held ${h:-?} of ${c:-?}: $(tail -n 2 /tmp/unload.out | tr '\n' ' ')" \
+		"$rc = 0" "${f:-0} -gt 0 -a ${h:-0} -lt ${c:-0}"
+	unload_reported_balanced refill_backing_off
+}
+
+# CPU 1 comes online while the task bringing it up has every page
+# allocation fail: the online succeeds with its pool short, gets on it are
+# still served, and a later sync fills it.
+test_cpu_online_while_allocations_fail() {
+	if [ ! -d $EDGE_FPA ]; then
+		skip cpu_online_while_allocations_fail "no fail_page_alloc on $(uname -r)"
+		return 0
+	fi
+	[ -w $EDGE_CPU1 ] || { fail cpu_online_while_allocations_fail "no $EDGE_CPU1"; return; }
+	insmod "$ko" pages_per_cpu=128 low_watermark=32 ||
+		{ fail cpu_online_while_allocations_fail "insmod failed"; return; }
+	echo 0 > $EDGE_CPU1
+	echo Y > $EDGE_FPA/task-filter
+	echo N > $EDGE_FPA/ignore-gfp-wait
+	echo 0 > $EDGE_FPA/min-order
+	echo 0 > $EDGE_FPA/verbose
+	echo -1 > $EDGE_FPA/times
+	echo 1 > $EDGE_FPA/interval
+	echo 100 > $EDGE_FPA/probability
+	sh -c "echo 1 > /proc/self/make-it-fail; echo 1 > $EDGE_CPU1"
+	rc=$?
+	echo 0 > $EDGE_FPA/probability
+	echo N > $EDGE_FPA/task-filter
+	[ "$(cat $EDGE_CPU1)" = 1 ] || echo 1 > $EDGE_CPU1
+	level=$(cpu_level 1)
+	stress_both cpu_online_while_allocations_fail \
+		"online exit $rc, cpu 1 level ${level:-none}" \
+		"$rc = 0" "${level:-128} -lt 128"
+	lab_reserve_settle
+	check cpu_onlined_short_filled_by_sync levels_are 128
+	unload_balanced cpu_online_failing
+}
+
+# pages_per_cpu and low_watermark written while CPU 1 goes off- and online
+# at the same time.
+test_parameters_during_hotplug() {
+	[ -w $EDGE_CPU1 ] || { fail parameters_during_hotplug "no $EDGE_CPU1"; return; }
+	insmod "$ko" ||
+		{ fail parameters_during_hotplug "insmod failed"; return; }
+	(
+		for _ in 1 2 3 4 5 6 7 8; do
+			echo 0 > $EDGE_CPU1 && echo 1 > $EDGE_CPU1 || exit 1
+		done
+	) &
+	hp=$!
+	bad=0
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		if [ $((i % 2)) = 1 ]; then
+			set_param pages_per_cpu 256 && set_param low_watermark 200
+		else
+			set_param low_watermark 16 && set_param pages_per_cpu 64
+		fi || bad=$((bad + 1))
+	done
+	wait $hp
+	hprc=$?
+	[ "$(cat $EDGE_CPU1)" = 1 ] || echo 1 > $EDGE_CPU1
+	stress_both parameters_written_during_hotplug \
+		"$bad writes refused, hotplug loop exit $hprc" "$bad = 0" "$hprc = 0"
+	lab_reserve_settle
+	check pools_follow_parameters_after_hotplug levels_are 64
+	check accounting_balanced_after_hotplug_race [ "$(labstat pages_in_use)" = 0 ]
+	unload_balanced parameters_during_hotplug
+}
+
+# The smallest reserves under hard-IRQ traffic: a pool of one page, and
+# one of 31 (below the hot array's 32).
+test_small_reserves_under_traffic() {
+	need_module labyrinth_demo || return 0
+	for pages in 1 31; do
+		insmod "$ko" pages_per_cpu=$pages low_watermark=1 ||
+			{ fail "reserve_of_${pages}_loads" "insmod failed"; continue; }
+		check "reserve_of_${pages}_filled" levels_are $pages
+		if insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=1000 batch=8; then
+			sum=/sys/kernel/debug/labyrinth_demo/summary
+			taken=$(field $sum taken)
+			stress_both "reserve_of_${pages}_serves_traffic" \
+				"taken $taken, returned $(field $sum returned), failed $(field $sum failed), corrupted $(field $sum corrupted)" \
+				"${taken:-0} -gt 0 -a $(field $sum returned) = ${taken:-0}" \
+				"$(field $sum failed) = 0 -a $(field $sum corrupted) = 0"
+			rmmod labyrinth_demo
+		else
+			fail "reserve_of_${pages}_serves_traffic" "demo did not run"
+		fi
+		lab_reserve_settle
+		check "reserve_of_${pages}_levels_after_traffic" levels_are $pages
+		unload_balanced "reserve_of_$pages"
+	done
+}
+
+# fallback=0 with the page allocator really exhausted (the demo's starve
+# takes every page it gives): gets beyond the reserve fail, none is served
+# by the allocator, and every failure is counted.
+test_no_fallback_under_exhaustion() {
+	need_module labyrinth_demo || return 0
+	insmod "$ko" pages_per_cpu=8 low_watermark=4 fallback=0 ||
+		{ fail no_fallback_under_exhaustion "insmod failed"; return; }
+	if ! insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=500 batch=32 starve=1; then
+		fail no_fallback_under_exhaustion "demo did not run"
+		rmmod labyrinth
+		return
+	fi
+	sum=/sys/kernel/debug/labyrinth_demo/summary
+	df=$(field $sum failed)
+	lf=$(labstat failed)
+	stress_both no_fallback_under_exhaustion \
+		"demo failed $df, labyrinth failed $lf, fallback $(labstat fallback), corrupted $(field $sum corrupted)" \
+		"${df:-0} -gt 0 -a ${df:-0} = ${lf:-x}" \
+		"$(labstat fallback) = 0 -a $(field $sum corrupted) = 0"
+	rmmod labyrinth_demo
+	lab_reserve_settle
+	check accounting_balanced_after_exhaustion [ "$(labstat pages_in_use)" = 0 ]
+	unload_balanced no_fallback
+}
+
+test_unload_while_refill_queued
+test_unload_while_refill_backs_off
+test_cpu_online_while_allocations_fail
+test_parameters_during_hotplug
+test_small_reserves_under_traffic
+test_no_fallback_under_exhaustion

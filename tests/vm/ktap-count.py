@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# Count the results of one KTAP document as kunit.py parsed it.
+#
+# usage: ktap-count.py JSON SUMMARY EXPECTED_SKIPS
+#
+# JSON is kunit.py parse --json's output, SUMMARY its text output.  A test
+# case that passed counts as passed; one that failed or crashed as failed;
+# a skip as skipped if its name matches the regular expression
+# EXPECTED_SKIPS (empty: none expected), and as failed otherwise.  Parser
+# errors (a missing plan line, a missing result, no test at all) fail too.
+# Prints "passed failed skipped" on the first line, then one line for
+# every failure.
+import json
+import re
+import sys
+
+
+def cases(group, prefix):
+    for case in group['test_cases']:
+        yield prefix + case['name'], case['status']
+    for sub in group['sub_groups']:
+        yield from cases(sub, prefix + sub['name'] + '.')
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        root = json.load(f)
+    with open(sys.argv[2]) as f:
+        summary = f.read()
+    expected = re.compile(sys.argv[3]) if sys.argv[3] else None
+    passed = failed = skipped = 0
+    why = []
+    for name, status in cases(root, ''):
+        if status == 'PASS':
+            passed += 1
+        elif status == 'SKIP' and expected and expected.search(name):
+            skipped += 1
+        else:
+            failed += 1
+            why.append(f'{name}: {status}' +
+                       (' (not an expected skip here)' if status == 'SKIP' else ''))
+    m = re.search(r'errors: (\d+)', summary)
+    if m and int(m.group(1)):
+        failed += 1
+        why.append(f'the KTAP document has {m.group(1)} parser errors')
+    if passed + failed + skipped == 0:
+        failed += 1
+        why.append('no test result in the KTAP document')
+    print(passed, failed, skipped)
+    for line in why:
+        print(line)
+
+
+main()
