@@ -901,20 +901,25 @@ static void expect_held_pages_cleared(struct kunit *test,
 	KUNIT_EXPECT_TRUE_MSG(test, seen, "the dirtied page was not served");
 }
 
+static bool init_on_alloc_or_free(void)
+{
+	return want_init_on_alloc(0) || want_init_on_free();
+}
+
 /*
  * Dirty a page and put it back, sync (the worker clears it), then take the
  * whole local pool: the dirtied page must come back, cleared.  The task
  * stays on one CPU throughout, so the page is in the pool it drains.
  */
-static void served_pages_are_cleared_when_init_on_alloc(struct kunit *test)
+static void served_pages_are_cleared_when_init_on_alloc_or_free(struct kunit *test)
 {
 	struct lab_test *t = test->priv;
 	unsigned long cleared = 0;
 	struct page *dirtied;
 	unsigned int cpu, taken;
 
-	if (!want_init_on_alloc(0))
-		kunit_skip(test, "init_on_alloc is off");
+	if (!init_on_alloc_or_free())
+		kunit_skip(test, "init_on_alloc and init_on_free are off");
 	migrate_disable();
 	pin(t);
 	dirtied = labyrinth_get();
@@ -940,6 +945,38 @@ static void served_pages_are_cleared_when_init_on_alloc(struct kunit *test)
 	expect_held_pages_cleared(test, t, dirtied);
 }
 
+/*
+ * Without init_on_alloc or init_on_free a put takes the fast path into the
+ * hot array: the next get on the same CPU serves the same page, as the
+ * user left it, and nothing is cleared.
+ */
+static void put_pools_page_as_is_when_init_off(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page, *again = NULL;
+
+	if (init_on_alloc_or_free())
+		kunit_skip(test, "init_on_alloc or init_on_free is on");
+	pin(t);
+	page = labyrinth_get();
+	if (page) {
+		memset(page_address(page), DIRT, PAGE_SIZE);
+		put_one(t, page);
+		again = get_one(t);
+	}
+	unpin();
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_PTR_EQ(test, again, page);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->after, LAB_PUT_POOLED), 1UL);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->after, LAB_CLEARED_ON_PUT),
+			0UL);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->after, LAB_PAGES_CLEARED),
+			0UL);
+	if (again)
+		KUNIT_EXPECT_EQ(test, *(u8 *)page_address(again), DIRT);
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_served_from_local_pool),
 	KUNIT_CASE(put_returns_page_to_pool),
@@ -961,7 +998,8 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(put_null_is_noop),
 	KUNIT_CASE(labyrinth_returns_usable_address),
 	KUNIT_CASE(no_page_served_twice),
-	KUNIT_CASE(served_pages_are_cleared_when_init_on_alloc),
+	KUNIT_CASE(served_pages_are_cleared_when_init_on_alloc_or_free),
+	KUNIT_CASE(put_pools_page_as_is_when_init_off),
 	{}
 };
 

@@ -8,8 +8,8 @@
  * Opens fail_page_alloc's probability, TRIGGER and STATS first (and reads
  * STATS once, so that its buffer exists), then: sets the probability to
  * 100, writes VALUE to TRIGGER, waits MS milliseconds, reads STATS again,
- * removes each MODULE with delete_module() and sets the probability back
- * to 0.  Prints what it read of STATS the second time, then one line per
+ * closes both (an open debugfs file pins its module), removes each MODULE
+ * with delete_module() and sets the probability back to 0.  Prints what it read of STATS the second time, then one line per
  * module, "MODULE unloaded" or "MODULE ERRNO"; exits 0 if every module
  * went.
  */
@@ -64,6 +64,8 @@ int main(int argc, char **argv)
 	nanosleep(&ts, NULL);
 	lseek(stats, 0, SEEK_SET);
 	len = read(stats, buf, sizeof(buf) - 1);
+	close(stats);
+	close(trig);
 	for (i = 5; i < argc; i++)
 		if (syscall(SYS_delete_module, argv[i], O_NONBLOCK))
 			err[i - 5] = errno;

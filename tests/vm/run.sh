@@ -60,15 +60,19 @@ trap dkms_cleanup EXIT
 
 # Skips expected on the Debian kernel: no KUnit, no fault injection.
 DISTRO_SKIPS='^(kunit_suite|guarantee_run|load_fails_with_enomem_when_fill_fails|cpu_online_while_allocations_fail|unload_while_refill_backs_off|stress_fault_injection)$'
-# Skips expected on the test kernels: DKMS builds for the Debian kernel only.
-TEST_SKIPS='^dkms_built_module$'
+# Skips expected on the test kernels: DKMS builds for the Debian kernel
+# only, and one KUnit case of the two that depend on init_on_alloc and
+# init_on_free.
+TEST_SKIPS='^dkms_built_module$|^labyrinth\.put_pools_page_as_is_when_init_off$'
+TEST_SKIPS_INIT_OFF='^dkms_built_module$|^labyrinth\.served_pages_are_cleared_when_init_on_alloc_or_free$'
 
 check_boots() {
 	local k=$ktree/arch/x86/boot/bzImage d=$dtree/arch/x86/boot/bzImage
 
 	LAB_SKIPS=$TEST_SKIPS
 	boot_and_judge t612 test612 "$k" check
-	LAB_APPEND="init_on_alloc=0" boot_and_judge t612-ioa0 test612 "$k" check
+	LAB_APPEND="init_on_alloc=0" LAB_SKIPS=$TEST_SKIPS_INIT_OFF \
+		boot_and_judge t612-ioa0 test612 "$k" check
 	LAB_APPEND="init_on_alloc=0 init_on_free=1" LAB_SMP=2,maxcpus=4 \
 		boot_and_judge t612-iof1-maxcpus4 test612 "$k" check
 	LAB_APPEND="page_poison=1" boot_and_judge d612 debug612 "$d" check

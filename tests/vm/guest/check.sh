@@ -192,7 +192,7 @@ test_load_fails_cleanly_when_allocator_fails() {
 		skip load_fails_with_enomem_when_fill_fails "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
-	f0=$(free_pages)
+	f0=$(free_pages_baseline)
 	echo Y > $fpa/task-filter
 	echo N > $fpa/ignore-gfp-wait
 	echo 0 > $fpa/min-order
@@ -263,7 +263,7 @@ lab_reserve_settle() {
 # folded.  Against a reserve of 8192 pages per CPU, losing a sixteenth of
 # one CPU's pool fails.
 test_free_pages_restored() {
-	f0=$(free_pages)
+	f0=$(free_pages_baseline)
 	insmod "$ko" pages_per_cpu=8192 low_watermark=512 ||
 		{ fail large_reserve_loads "insmod failed"; return; }
 	f1=$(free_pages)

@@ -57,6 +57,15 @@ test_unload_while_refill_backs_off() {
 		"exit $rc, refill_failures ${f:-?}, held ${h:-?} of ${c:-?}: $(tail -n 2 /tmp/unload.out | tr '\n' ' ')" \
 		"$rc = 0" "${f:-0} -gt 0 -a ${h:-0} -lt ${c:-0}"
 	unload_reported_balanced refill_backing_off
+	edge_unload
+}
+
+# Whatever a failed test left loaded goes before the next one.
+edge_unload() {
+	for m in labyrinth_demo labyrinth_stress labyrinth; do
+		grep -q "^$m " /proc/modules && rmmod $m
+	done
+	return 0
 }
 
 # CPU 1 comes online while the task bringing it up has every page
@@ -173,9 +182,10 @@ test_no_fallback_under_exhaustion() {
 	unload_balanced no_fallback
 }
 
-test_unload_while_refill_queued
-test_unload_while_refill_backs_off
-test_cpu_online_while_allocations_fail
-test_parameters_during_hotplug
-test_small_reserves_under_traffic
-test_no_fallback_under_exhaustion
+for t in test_unload_while_refill_queued test_unload_while_refill_backs_off \
+	 test_cpu_online_while_allocations_fail test_parameters_during_hotplug \
+	 test_small_reserves_under_traffic test_no_fallback_under_exhaustion; do
+	edge_unload
+	$t
+done
+edge_unload

@@ -114,6 +114,17 @@ free_pages() {
 		{ read -r pcp; echo $(($(vmstat nr_free_pages) + pcp)); }
 }
 
+# The free pages a test starts from: the lower of two readings a second
+# apart, so that pages the kernel is about to take back for its own caches
+# (seen once: 870 pages more free for a moment after a module unload) do
+# not count as pages the test lost.
+free_pages_baseline() {
+	a=$(free_pages)
+	sleep 1
+	b=$(free_pages)
+	echo $((a < b ? a : b))
+}
+
 # Free pages a test may find missing after it unloaded everything it
 # loaded: see check.sh's test_free_pages_restored for what they are.
 FREE_PAGES_SLACK=512

@@ -236,7 +236,7 @@ stress_run() {
 	stress_cycles=0 stress_hotplug_errors=0 stress_resizes=0
 	stress_resize_errors=0 stress_phases=0 stress_injected=0
 	stress_open_fds
-	f0=$(free_pages)
+	f0=$(free_pages_baseline)
 	stress_load_labyrinth || { fail stress_labyrinth_loads "insmod failed"; return; }
 	[ -d $STRESS_FPA ] && stress_fpa_setup
 	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0; then
