@@ -21,6 +21,7 @@ enum lab_stat_item {
 	LAB_STOLEN,		/* get served by another CPU's stash */
 	LAB_FALLBACK,		/* get served by alloc_page(GFP_ATOMIC) */
 	LAB_FAILED,		/* get returned NULL */
+	LAB_FALLBACK_SKIPPED,	/* get returned NULL: allocator not allowed here */
 	LAB_PUT_POOLED,		/* put kept in the local pool */
 	LAB_PUT_FREED,		/* put freed: the pool was full */
 	LAB_PUT_REJECTED,	/* put refused: not a poolable page */

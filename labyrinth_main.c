@@ -39,6 +39,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_STOLEN]		= "stolen",
 	[LAB_FALLBACK]		= "fallback",
 	[LAB_FAILED]		= "failed",
+	[LAB_FALLBACK_SKIPPED]	= "fallback_skipped",
 	[LAB_PUT_POOLED]	= "put_pooled",
 	[LAB_PUT_FREED]		= "put_freed",
 	[LAB_PUT_REJECTED]	= "put_rejected",
@@ -185,7 +186,8 @@ static int cpus_show(struct seq_file *m, void *unused)
 		seq_printf(m, "%u %u %u %u %lu %lu %lu\n", cpu, s.level,
 			   READ_ONCE(lab_pages_per_cpu), s.min_level,
 			   s.stat[LAB_SERVED_LOCAL] + s.stat[LAB_STOLEN],
-			   s.stat[LAB_FALLBACK], s.stat[LAB_FAILED]);
+			   s.stat[LAB_FALLBACK],
+			   s.stat[LAB_FAILED] + s.stat[LAB_FALLBACK_SKIPPED]);
 	}
 	cpus_read_unlock();
 	return 0;

@@ -287,12 +287,13 @@ static struct page *take_dirty(struct lab_cpu *c)
 static struct page *steal_from(struct lab_cpu *v, unsigned int cpu)
 {
 	struct page *page = NULL;
+	unsigned long flags;
 	LIST_HEAD(list);
 
-	raw_spin_lock(&v->stash_lock);
+	raw_spin_lock_irqsave(&v->stash_lock, flags);
 	if (stash_take(v, &list, 1))
 		page = list_first_entry(&list, struct page, lru);
-	raw_spin_unlock(&v->stash_lock);
+	raw_spin_unlock_irqrestore(&v->stash_lock, flags);
 	if (!page)
 		return NULL;
 	list_del(&page->lru);
@@ -327,9 +328,68 @@ static struct page *steal(struct lab_cpu *thief)
 }
 
 /*
+ * The page allocator's zone and per-CPU list locks are spinlock_t: sleeping
+ * locks on PREEMPT_RT, where get and put may call the allocator only from
+ * preemptible context; spinning locks elsewhere, where GFP_ATOMIC
+ * allocations and frees are allowed in any context but NMI, hard-IRQ
+ * included.  Lockdep with PROVE_RAW_LOCK_NESTING applies the rules of RT
+ * to every kernel: lab_allocator_map tells it that on !RT these calls are
+ * fine where RT's rules would forbid them.  Neither is ever called inside
+ * labyrinth's own interrupts-off sections or under its raw locks.
+ */
+static DEFINE_WAIT_OVERRIDE_MAP(lab_allocator_map, LD_WAIT_CONFIG);
+
+static bool allocator_allowed(void)
+{
+	return !IS_ENABLED(CONFIG_PREEMPT_RT) || preemptible();
+}
+
+static void allocator_enter(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		lock_map_acquire_try(&lab_allocator_map);
+}
+
+static void allocator_exit(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		lock_map_release(&lab_allocator_map);
+}
+
+/* The fallback of a get that found every pool empty; @src says what came. */
+static struct page *fallback_alloc(enum lab_stat_item *src)
+{
+	struct page *page;
+
+	*src = LAB_FAILED;
+	if (!READ_ONCE(lab_fallback))
+		return NULL;
+	if (!allocator_allowed()) {
+		*src = LAB_FALLBACK_SKIPPED;
+		return NULL;
+	}
+	allocator_enter();
+	page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+	allocator_exit();
+	if (page)
+		*src = LAB_FALLBACK;
+	return page;
+}
+
+/* Owner, interrupts off: a page from the local pool, or NULL. */
+static struct page *take_local(struct lab_cpu *c)
+{
+	if (c->nr_hot || reload_hot(c))
+		return c->hot[--c->nr_hot];
+	return take_dirty(c);
+}
+
+/*
  * A get outside the fast path's bounds, or while the get tracepoint is on.
- * Interrupts are enabled again in between: this may run on another CPU
- * than the fast path that gave up, and looks at the pool afresh.
+ * It looks at the local pool afresh, with interrupts off (this may run on
+ * another CPU than the fast path that gave up).  If the pool is empty it
+ * steals and falls back with interrupts as the caller had them, then
+ * counts the outcome on the CPU it ends on.
  */
 static noinline struct page *get_slow(void)
 {
@@ -340,27 +400,22 @@ static noinline struct page *get_slow(void)
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (c->nr_hot || reload_hot(c))
-		page = c->hot[--c->nr_hot];
-	else
-		page = take_dirty(c);
-	if (!page) {
+	page = take_local(c);
+	if (page) {
+		note_level(c);
+	} else {
 		kick_refill(c);
+		local_irq_restore(flags);
 		src = LAB_STOLEN;
 		page = steal(c);
-	}
-	if (!page && READ_ONCE(lab_fallback)) {
-		src = LAB_FALLBACK;
-		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
-		if (page)
+		if (!page)
+			page = fallback_alloc(&src);
+		local_irq_save(flags);
+		c = this_cpu_ptr(lab_cpus);
+		if (src == LAB_FALLBACK)
 			atomic_long_inc(&c->allocated);
 	}
-	if (!page)
-		src = LAB_FAILED;
-
 	c->stat[src]++;
-	if (src == LAB_SERVED_LOCAL)
-		note_level(c);
 	set_bounds(c);
 	trace_labyrinth_get(c->cpu, src, pool_level(c));
 	local_irq_restore(flags);
@@ -466,7 +521,9 @@ static noinline void put_rejected(struct page *page)
 	/* Only the reference count can have changed since the test. */
 	pr_warn_ratelimited("put of a %s page rejected\n",
 			    unpoolable(page) ?: "shared");
+	allocator_enter();
 	put_page(page);
+	allocator_exit();
 }
 
 /* Owner, interrupts off: keep @page if the pool has room; say which. */
@@ -475,8 +532,12 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 	unsigned int cap = capacity();
 
 	if (unlikely(level_seen(c) >= cap) && !room_after_theft(c, cap)) {
-		atomic_long_inc(&c->released);
-		return LAB_PUT_FREED;
+		if (allocator_allowed()) {
+			atomic_long_inc(&c->released);
+			return LAB_PUT_FREED;
+		}
+		/* Over capacity until the worker trims the pool. */
+		kick_refill(c);
 	}
 	if (clear_needed() && put_dirty(c, page, cap))
 		return LAB_PUT_POOLED;
@@ -501,8 +562,11 @@ static noinline void put_slow(struct page *page)
 	trace_labyrinth_put(c->cpu, res, pool_level(c));
 	local_irq_restore(flags);
 
-	if (res == LAB_PUT_FREED)
+	if (res == LAB_PUT_FREED) {
+		allocator_enter();
 		__free_page(page);
+		allocator_exit();
+	}
 }
 
 /**

@@ -228,7 +228,7 @@ static void hand_over(struct demo_cpu *d, struct llist_node *first,
  */
 static void try_allocator(struct demo_cpu *d)
 {
-	struct page *page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+	struct page *page = lab_test_atomic_page();
 
 	bump(&d->atomic_tried);
 	if (page)

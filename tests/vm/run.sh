@@ -75,7 +75,9 @@ check_boots() {
 		boot_and_judge t612-ioa0 test612 "$k" check
 	LAB_APPEND="init_on_alloc=0 init_on_free=1" LAB_SMP=2,maxcpus=4 \
 		boot_and_judge t612-iof1-maxcpus4 test612 "$k" check
-	LAB_APPEND="page_poison=1" boot_and_judge d612 debug612 "$d" check
+	# Page poisoning takes precedence over init_on_alloc and init_on_free.
+	LAB_APPEND="page_poison=1" LAB_SKIPS=$TEST_SKIPS_INIT_OFF \
+		boot_and_judge d612 debug612 "$d" check
 	LAB_SKIPS=$DISTRO_SKIPS
 	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
 	LAB_APPEND="init_on_alloc=0" \
