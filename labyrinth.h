@@ -14,7 +14,8 @@
  *      shared with other CPUs;
  *   2. the stash of another CPU (stealing, under that CPU's stash lock);
  *   3. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
- *      parameter is on;
+ *      parameter is on and the page allocator may be called here (on
+ *      PREEMPT_RT not in hard-IRQ context or with interrupts off);
  *
  * and only then fails.  A pool that falls below "low_watermark" is topped up
  * to "pages_per_cpu" by a per-CPU worker in process context.  The worker may

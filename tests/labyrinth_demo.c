@@ -17,7 +17,11 @@
  * With "starve", the module first takes every page the page allocator will
  * give (GFP_KERNEL | __GFP_NORETRY, then GFP_ATOMIC), and every tick also
  * tries alloc_page(GFP_ATOMIC) once, to show the reserve serving while the
- * allocator cannot.  The pages are given back when the run ends.
+ * allocator cannot.  The hoard yields pages to reclaim only for allocations
+ * that would otherwise wake the OOM killer (a kthread's stack, say), never
+ * to those that may fail (__GFP_NORETRY, as labyrinth's refill worker
+ * asks): the OOM killer stays away and GFP_ATOMIC keeps failing.  Every
+ * page is given back when the run ends.
  *
  * The set of CPUs (the ring) is fixed when the run starts.  A ring CPU that
  * goes offline mid-run loses nothing: the hrtimer core migrates its timer to
@@ -39,6 +43,7 @@
 #include <linux/workqueue.h>
 
 #include "labyrinth.h"
+#include "labyrinth_compat.h"
 #include "labyrinth_test.h"
 
 static unsigned int demo_interval_us = 200;
@@ -100,7 +105,9 @@ static ktime_t demo_deadline;
 static bool demo_running;
 static struct dentry *demo_debugfs;
 static LIST_HEAD(demo_hoard);		/* pages taken to starve the allocator */
-static unsigned long demo_hoarded;
+static unsigned long demo_hoarded;	/* pages on demo_hoard */
+static DEFINE_SPINLOCK(demo_hoard_lock); /* demo_hoard, demo_hoarded */
+static struct shrinker *demo_shrinker;
 static DECLARE_COMPLETION(demo_done);
 
 static void finish_fn(struct work_struct *work);
@@ -327,15 +334,6 @@ static unsigned long hoard(gfp_t gfp)
 	return n;
 }
 
-/* Take every page the allocator gives, without waking the OOM killer. */
-static void starve_allocator(void)
-{
-	demo_hoarded = hoard(GFP_KERNEL | __GFP_NORETRY);
-	demo_hoarded += hoard(GFP_ATOMIC);
-	pr_info("page allocator exhausted: holding %lu pages (%lu MiB)\n",
-		demo_hoarded, demo_hoarded >> (20 - PAGE_SHIFT));
-}
-
 static void free_list(struct list_head *list)
 {
 	struct page *page, *next;
@@ -346,11 +344,55 @@ static void free_list(struct list_head *list)
 	}
 }
 
+static unsigned long hoard_count(struct shrinker *s, struct shrink_control *sc)
+{
+	if (sc->gfp_mask & __GFP_NORETRY)
+		return 0;
+	return READ_ONCE(demo_hoarded) ?: SHRINK_EMPTY;
+}
+
+/* Reclaim: give back up to sc->nr_to_scan hoarded pages. */
+static unsigned long hoard_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long freed = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&demo_hoard_lock);
+	while (freed < sc->nr_to_scan && !list_empty(&demo_hoard)) {
+		list_move(demo_hoard.next, &list);
+		freed++;
+	}
+	WRITE_ONCE(demo_hoarded, demo_hoarded - freed);
+	spin_unlock(&demo_hoard_lock);
+	free_list(&list);
+	return freed ?: SHRINK_STOP;
+}
+
+/*
+ * Take every page the allocator gives, without waking the OOM killer; then
+ * let reclaim take some back where it must (registered after the hoard is
+ * complete, or the hoard's own allocations would reclaim it).
+ */
+static void starve_allocator(void)
+{
+	unsigned long n;
+
+	n = hoard(GFP_KERNEL | __GFP_NORETRY);
+	n += hoard(GFP_ATOMIC);
+	WRITE_ONCE(demo_hoarded, n);
+	demo_shrinker = lab_shrinker_create("labyrinth_demo", hoard_count,
+					    hoard_scan);
+	pr_info("page allocator exhausted: holding %lu pages (%lu MiB)\n",
+		n, n >> (20 - PAGE_SHIFT));
+}
+
 /* Once the timers are cancelled: give back every page hoarded. */
 static void release_hoard(void)
 {
 	unsigned int cpu;
 
+	lab_shrinker_destroy(demo_shrinker);
+	demo_shrinker = NULL;
 	free_list(&demo_hoard);
 	for_each_possible_cpu(cpu)
 		free_list(&per_cpu_ptr(demo_cpus, cpu)->hoard);

@@ -258,6 +258,7 @@ install_tests() {
 
 	mkdir -p "$dir/client"
 	cp "$repo/tests/labyrinth_demo.c" "$repo/tests/labyrinth_test.h" \
+		"$repo/labyrinth_compat.h" \
 		"$dir/client/"
 	printf 'ccflags-y += -I%s\nobj-m += labyrinth_demo.o\n' \
 		"$root/usr/local/include/labyrinth" > "$dir/client/Kbuild"

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Differences between the kernels labyrinth builds against (Debian 12's
+ * 6.1, 6.12), kept here as kernel-version checks so that the code
+ * elsewhere calls one name.  Nothing here is part of the public contract.
+ */
+#ifndef _LABYRINTH_COMPAT_H
+#define _LABYRINTH_COMPAT_H
+
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+
+/**
+ * lab_shrinker_create() - register a shrinker
+ * @name: its name (debugfs, 6.0 and later)
+ * @count: its count_objects callback
+ * @scan: its scan_objects callback
+ *
+ * 6.7 allocates shrinkers with shrinker_alloc(); earlier kernels register
+ * one the caller provides.
+ *
+ * Context: Process context.  Sleeps.
+ * Return: the shrinker, or NULL if it could not be registered.
+ */
+static inline struct shrinker *
+lab_shrinker_create(const char *name,
+		    unsigned long (*count)(struct shrinker *,
+					   struct shrink_control *),
+		    unsigned long (*scan)(struct shrinker *,
+					  struct shrink_control *))
+{
+	struct shrinker *s;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	s = shrinker_alloc(0, "%s", name);
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	shrinker_register(s);
+#else
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	if (register_shrinker(s, "%s", name)) {
+		kfree(s);
+		return NULL;
+	}
+#endif
+	return s;
+}
+
+/**
+ * lab_shrinker_destroy() - unregister a shrinker from lab_shrinker_create()
+ * @s: the shrinker, or NULL
+ *
+ * Context: Process context.  Sleeps.
+ */
+static inline void lab_shrinker_destroy(struct shrinker *s)
+{
+	if (!s)
+		return;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	shrinker_free(s);
+#else
+	unregister_shrinker(s);
+	kfree(s);
+#endif
+}
+
+#endif /* _LABYRINTH_COMPAT_H */
