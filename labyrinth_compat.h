@@ -7,9 +7,44 @@
 #ifndef _LABYRINTH_COMPAT_H
 #define _LABYRINTH_COMPAT_H
 
+#include <linux/mm.h>
+#include <linux/poison.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/version.h>
+
+/**
+ * lab_page_is_pp() - whether @page belongs to a page_pool
+ * @page: an order-0 page
+ *
+ * Kernels that keep a DMA index beside the signature in pp_magic (6.12.y,
+ * 6.15) test it with page_pool_page_is_pp(); earlier ones compare the
+ * signature alone.
+ *
+ * Return: true if @page carries the page_pool signature.
+ */
+static inline bool lab_page_is_pp(const struct page *page)
+{
+#ifdef PP_MAGIC_MASK
+	return (page->pp_magic & PP_MAGIC_MASK) == PP_SIGNATURE;
+#else
+	return (page->pp_magic & ~0x3UL) == PP_SIGNATURE;
+#endif
+}
+
+/**
+ * lab_page_mapped() - whether an order-0 page is mapped into page tables
+ * @page: a page that is not compound
+ *
+ * page_mapped() is out of line before 6.9; for an order-0 page it reads
+ * the page's own mapcount, as this does.
+ *
+ * Return: true if @page is mapped somewhere.
+ */
+static inline bool lab_page_mapped(const struct page *page)
+{
+	return atomic_read(&page->_mapcount) >= 0;
+}
 
 /**
  * lab_shrinker_create() - register a shrinker

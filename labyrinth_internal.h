@@ -9,6 +9,8 @@
 #include <linux/mm.h>
 #include <linux/types.h>
 
+#include "labyrinth_compat.h"
+
 /* Hard upper bound of pages_per_cpu: 64 MiB per CPU with 4 KiB pages. */
 #define LAB_MAX_PAGES_PER_CPU	16384
 
@@ -47,6 +49,49 @@ struct lab_cpu_snapshot {
 	unsigned int level;
 	unsigned int min_level;
 };
+
+/**
+ * lab_page_unpoolable() - whether labyrinth_put() must look closer at a page
+ * @page: the page given back
+ *
+ * True for every page labyrinth may not pool: one it may not own at all
+ * (tail, slab, typed, page_pool, page cache or anonymous, mapped, reserved,
+ * highmem, ZONE_DEVICE) and one it may only release (compound head,
+ * pfmemalloc).  The tests are all made, in one expression, so that the put
+ * fast path branches once; lab_put_refusal() tells which.
+ *
+ * Context: Any context.
+ * Return: true if @page may not join the reserve.
+ */
+static inline bool lab_page_unpoolable(const struct page *page)
+{
+	bool has_mapping = READ_ONCE(page->mapping);
+
+	return PageCompound(page) | PageSlab(page) | page_has_type(page) |
+	       PageReserved(page) | PageHighMem(page) |
+	       page_is_pfmemalloc(page) | has_mapping |
+	       lab_page_mapped(page) | lab_page_is_pp(page) |
+	       is_zone_device_page(page);
+}
+
+/**
+ * enum lab_refusal - what labyrinth_put() does with a page it may not pool
+ * @LAB_LEAVE: not labyrinth's to touch (or already given back): left as is
+ * @LAB_RELEASE: a page the reserve may have served (shared, pfmemalloc):
+ *	the caller's reference is dropped with put_page() and the page
+ *	counts as released
+ * @LAB_RELEASE_FOREIGN: a page the reserve cannot have served (compound):
+ *	the caller's reference is dropped, nothing else is counted
+ */
+enum lab_refusal {
+	LAB_LEAVE,
+	LAB_RELEASE,
+	LAB_RELEASE_FOREIGN,
+};
+
+const char *lab_put_refusal(struct page *page, enum lab_refusal *what);
+void lab_report_put(const char *why, enum lab_refusal what, struct page *page,
+		    unsigned long ip);
 
 extern unsigned int lab_pages_per_cpu;
 extern unsigned int lab_low_watermark;

@@ -419,6 +419,9 @@ static noinline struct page *get_slow(void)
 	set_bounds(c);
 	trace_labyrinth_get(c->cpu, src, pool_level(c));
 	local_irq_restore(flags);
+	/* Pages of the reserve have their reference count frozen at zero. */
+	if (page && src != LAB_FALLBACK)
+		page_ref_unfreeze(page, 1);
 	return page;
 }
 
@@ -450,31 +453,10 @@ struct page *labyrinth_get(void)
 	page = c->hot[--c->nr_hot];
 	c->stat[LAB_SERVED_LOCAL]++;
 	local_irq_restore(flags);
+	page_ref_unfreeze(page, 1);
 	return page;
 }
 EXPORT_SYMBOL_GPL(labyrinth_get);
-
-/*
- * Whether @page may not be pooled: the tests of unpoolable(), all made, so
- * that the fast path branches on their result alone.
- */
-static bool unpoolable_page(struct page *page)
-{
-	return (page_ref_count(page) != 1) | PageCompound(page) |
-	       page_is_pfmemalloc(page);
-}
-
-/* Why @page may not be pooled, or NULL if it may. */
-static const char *unpoolable(struct page *page)
-{
-	if (PageCompound(page))
-		return "compound";
-	if (page_ref_count(page) != 1)
-		return "shared";
-	if (page_is_pfmemalloc(page))
-		return "pfmemalloc";
-	return NULL;
-}
 
 /*
  * Owner, interrupts off, the pool looks full: look again at the stash,
@@ -506,24 +488,34 @@ static bool put_dirty(struct lab_cpu *c, struct page *page,
 	return false;
 }
 
-/* Count, report and release a page labyrinth_put() may not pool. */
-static noinline void put_rejected(struct page *page)
+/*
+ * A page labyrinth_put() may not pool: report it (once per call site),
+ * count it, and either leave it alone or drop the caller's reference.
+ * A released order-0 page counts as given back to the page allocator: by
+ * the contract of labyrinth_put() it came from the reserve.
+ */
+static noinline void put_refused(struct page *page, unsigned long ip)
 {
+	enum lab_refusal what;
 	unsigned long flags;
 	struct lab_cpu *c;
+	const char *why;
 
+	why = lab_put_refusal(page, &what);
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
 	c->stat[LAB_PUT_REJECTED]++;
+	if (what == LAB_RELEASE)
+		atomic_long_inc(&c->released);
 	trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
 	local_irq_restore(flags);
 
-	/* Only the reference count can have changed since the test. */
-	pr_warn_ratelimited("put of a %s page rejected\n",
-			    unpoolable(page) ?: "shared");
-	allocator_enter();
-	put_page(page);
-	allocator_exit();
+	lab_report_put(why, what, page, ip);
+	if (what != LAB_LEAVE) {
+		allocator_enter();
+		put_page(page);
+		allocator_exit();
+	}
 }
 
 /* Owner, interrupts off: keep @page if the pool has room; say which. */
@@ -563,6 +555,7 @@ static noinline void put_slow(struct page *page)
 	local_irq_restore(flags);
 
 	if (res == LAB_PUT_FREED) {
+		page_ref_unfreeze(page, 1);
 		allocator_enter();
 		__free_page(page);
 		allocator_exit();
@@ -587,8 +580,8 @@ void labyrinth_put(struct page *page)
 
 	if (!page)
 		return;
-	if (unlikely(unpoolable_page(page))) {
-		put_rejected(page);
+	if (unlikely(lab_page_unpoolable(page) || !page_ref_freeze(page, 1))) {
+		put_refused(page, _RET_IP_);
 		return;
 	}
 
@@ -605,12 +598,14 @@ void labyrinth_put(struct page *page)
 }
 EXPORT_SYMBOL_GPL(labyrinth_put);
 
+/* Give pages of the reserve (reference count frozen) back to the allocator. */
 static void free_page_list(struct list_head *list)
 {
 	struct page *page, *next;
 
 	list_for_each_entry_safe(page, next, list, lru) {
 		list_del(&page->lru);
+		page_ref_unfreeze(page, 1);
 		__free_page(page);
 	}
 }
@@ -656,6 +651,21 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 }
 
 /*
+ * A page just allocated joins the reserve with its reference count frozen
+ * at zero: a second labyrinth_put() of a page the reserve holds, or a
+ * speculative get_page_unless_zero() of a stray pfn walker, finds zero.
+ * If a speculative reference got there first, the page goes back.
+ */
+static bool freeze_new(struct lab_cpu *c, struct page *page)
+{
+	if (likely(page_ref_freeze(page, 1)))
+		return true;
+	atomic_long_inc(&c->released);
+	put_page(page);
+	return false;
+}
+
+/*
  * Allocate up to @want pages on @c's node into its stash; @added says how
  * many found room there (the others are freed).  The caller is the owner or
  * the pool is idle.  Return: the number of pages allocated.
@@ -669,17 +679,21 @@ static unsigned int fill(struct lab_cpu *c, unsigned int want,
 	*added = 0;
 	while (done < want) {
 		struct page *pages[LAB_FILL_CHUNK] = { };
-		unsigned int i, nr, got;
+		unsigned int i, nr, got, frozen;
 		LIST_HEAD(list);
 
 		nr = min_t(unsigned int, want - done, LAB_FILL_CHUNK);
 		got = alloc_pages_bulk_array_node(LAB_GFP_FILL, nid, nr, pages);
-		for (i = 0; i < nr; i++)
-			if (pages[i])
-				list_add_tail(&pages[i]->lru, &list);
-
 		atomic_long_add(got, &c->allocated);
-		*added += stash_add(c, &list, got);
+		for (i = 0, frozen = 0; i < nr; i++) {
+			if (!pages[i])
+				continue;
+			if (freeze_new(c, pages[i])) {
+				list_add_tail(&pages[i]->lru, &list);
+				frozen++;
+			}
+		}
+		*added += stash_add(c, &list, frozen);
 		done += got;
 		if (got < nr)
 			break;

@@ -30,8 +30,12 @@
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/poison.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/spinlock.h>
 #include <linux/stop_machine.h>
@@ -743,7 +747,31 @@ static void put_with_room(struct kunit *test, struct page *page)
 	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
 }
 
-static void put_rejects_compound_page(struct kunit *test)
+/*
+ * Pinned: put @page, which labyrinth may not pool: it is counted as
+ * refused and, if @untouched, left as it was: its reference count, and
+ * nothing released.
+ */
+static void expect_refused(struct kunit *test, struct page *page,
+			   bool untouched)
+{
+	struct lab_test *t = test->priv;
+	int ref = page_ref_count(page);
+
+	pin(t);
+	put_one(t, page);
+	unpin();
+
+	KUNIT_EXPECT_EQ(test, t->after.level, t->before.level);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
+	if (untouched) {
+		KUNIT_EXPECT_EQ(test, page_ref_count(page), ref);
+		KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after,
+					    LAB_PAGES_RELEASED), 0UL);
+	}
+}
+
+static void put_releases_compound_page(struct kunit *test)
 {
 	struct page *page = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
 
@@ -751,28 +779,165 @@ static void put_rejects_compound_page(struct kunit *test)
 	put_with_room(test, page);
 }
 
-static void put_rejects_shared_page(struct kunit *test)
+/* A tail page is never handed to put_page(): its head keeps its reference. */
+static void put_leaves_tail_page_untouched(struct kunit *test)
+{
+	struct page *head = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
+
+	KUNIT_ASSERT_NOT_NULL(test, head);
+	expect_refused(test, head + 1, true);
+	KUNIT_EXPECT_EQ(test, page_ref_count(head), 1);
+	__free_pages(head, 1);
+}
+
+/* The slab page under a kmalloc() object: neither pooled nor cleared. */
+static void put_leaves_slab_page_untouched(struct kunit *test)
+{
+	u8 *obj = kmalloc(64, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	memset(obj, DIRT, 64);
+	expect_refused(test, virt_to_page(obj), true);
+	lab_reserve_sync();
+	KUNIT_EXPECT_NULL(test, memchr_inv(obj, DIRT, 64));
+	kfree(obj);
+}
+
+/* A typed page: a page-table page. */
+static void put_leaves_page_table_page_untouched(struct kunit *test)
 {
 	struct page *page = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	__folio_set_pgtable(page_folio(page));
+	expect_refused(test, page, true);
+	__folio_clear_pgtable(page_folio(page));
+	__free_page(page);
+}
+
+/* A page that carries the page_pool signature belongs to a page_pool. */
+static void put_leaves_page_pool_page_untouched(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	page->pp_magic = PP_SIGNATURE;
+	expect_refused(test, page, true);
+	page->pp_magic = 0;
+	__free_page(page);
+}
+
+/* A page of a file's page cache (here shmem's, or ramfs's without SHMEM). */
+static void put_leaves_page_cache_page_untouched(struct kunit *test)
+{
+	struct file *file = shmem_file_setup("labyrinth_kunit", PAGE_SIZE, 0);
+	struct page *page;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	page = shmem_read_mapping_page(file->f_mapping, 0);
+	if (!IS_ERR(page)) {
+		expect_refused(test, page, true);
+		KUNIT_EXPECT_PTR_EQ(test, page->mapping, file->f_mapping);
+		put_page(page);
+	}
+	fput(file);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(page));
+}
+
+static void put_leaves_reserved_page_untouched(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	SetPageReserved(page);
+	expect_refused(test, page, true);
+	ClearPageReserved(page);
+	__free_page(page);
+}
+
+/*
+ * A page of the reserve that is still referenced elsewhere: the caller's
+ * reference is dropped, the page is counted as released, and the other
+ * holder (here the test) frees it.
+ */
+static void put_releases_shared_page(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page = labyrinth_get();
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	get_page(page);
-	put_with_room(test, page);
-
+	expect_refused(test, page, false);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
-	/* Whatever the put did, release only a reference that still exists. */
-	if (page_ref_count(page))
-		put_page(page);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_RELEASED),
+			1UL);
+	if (page_ref_count(page) == 1)
+		__free_page(page);
 }
 
 /* A page taken from the emergency reserves must go back to the allocator. */
-static void put_rejects_pfmemalloc_page(struct kunit *test)
+static void put_releases_pfmemalloc_page(struct kunit *test)
 {
-	struct page *page = alloc_page(GFP_KERNEL);
+	struct lab_test *t = test->priv;
+	struct page *page = labyrinth_get();
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	set_page_pfmemalloc(page);
-	put_with_room(test, page);
+	expect_refused(test, page, false);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_RELEASED),
+			1UL);
+}
+
+/*
+ * A page given back twice is in the reserve once: the second put finds its
+ * reference count frozen at zero and leaves it alone.
+ */
+static void put_twice_is_refused(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct lab_cpu_snapshot first;
+	struct page *page;
+
+	pin(t);
+	page = labyrinth_get();
+	if (page) {
+		put_one(t, page);
+		first = t->before;
+		put_one(t, page);
+	}
+	unpin();
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, t->after.level, first.level + 1);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+}
+
+/*
+ * The same for a page freed to the page allocator, then given back: with
+ * interrupts off in between, it stays on this CPU's free lists, where no
+ * one can allocate it meanwhile.
+ */
+static void put_of_freed_page_is_refused(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page = alloc_page(GFP_KERNEL);
+	unsigned long flags;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pin(t);
+	lab_reserve_snapshot(t->cpu, &t->before);
+	local_irq_save(flags);
+	__free_page(page);
+	labyrinth_put(page);
+	local_irq_restore(flags);
+	lab_reserve_snapshot(t->cpu, &t->after);
+	unpin();
+
+	KUNIT_EXPECT_EQ(test, t->after.level, t->before.level);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_RELEASED),
+			0UL);
 }
 
 static void put_null_is_noop(struct kunit *test)
@@ -992,9 +1157,17 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_put_in_hardirq_hrtimer),
 	KUNIT_CASE(get_put_in_softirq),
 	KUNIT_CASE(get_put_under_spinlock_with_irqs_off),
-	KUNIT_CASE(put_rejects_compound_page),
-	KUNIT_CASE(put_rejects_shared_page),
-	KUNIT_CASE(put_rejects_pfmemalloc_page),
+	KUNIT_CASE(put_releases_compound_page),
+	KUNIT_CASE(put_leaves_tail_page_untouched),
+	KUNIT_CASE(put_leaves_slab_page_untouched),
+	KUNIT_CASE(put_leaves_page_table_page_untouched),
+	KUNIT_CASE(put_leaves_page_pool_page_untouched),
+	KUNIT_CASE(put_leaves_page_cache_page_untouched),
+	KUNIT_CASE(put_leaves_reserved_page_untouched),
+	KUNIT_CASE(put_releases_shared_page),
+	KUNIT_CASE(put_releases_pfmemalloc_page),
+	KUNIT_CASE(put_twice_is_refused),
+	KUNIT_CASE(put_of_freed_page_is_refused),
 	KUNIT_CASE(put_null_is_noop),
 	KUNIT_CASE(labyrinth_returns_usable_address),
 	KUNIT_CASE(no_page_served_twice),

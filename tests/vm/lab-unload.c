@@ -9,9 +9,9 @@
  * STATS once, so that its buffer exists), then: sets the probability to
  * 100, writes VALUE to TRIGGER, waits MS milliseconds, reads STATS again,
  * closes both (an open debugfs file pins its module), removes each MODULE
- * with delete_module() and sets the probability back to 0.  Prints what it read of STATS the second time, then one line per
- * module, "MODULE unloaded" or "MODULE ERRNO"; exits 0 if every module
- * went.
+ * with delete_module() and sets the probability back to 0.  Prints what it
+ * read of STATS the second time, then one line per module, "MODULE
+ * unloaded" or "MODULE ERRNO"; exits 0 if every module went.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,7 +71,9 @@ int main(int argc, char **argv)
 			err[i - 5] = errno;
 	write_str(prob, "0");
 
-	buf[len > 0 ? len : 0] = '\0';
+	if (len < 0)
+		len = 0;
+	buf[len] = '\0';
 	fputs(buf, stdout);
 	for (i = 5; i < argc; i++) {
 		if (err[i - 5])

@@ -17,11 +17,19 @@ status=0
 echo "==> checkpatch --strict"
 files=$(cd "$repo" && git ls-files '*.c' '*.h' 2>/dev/null ||
 	find . -name '*.[ch]' -not -path './build/*')
-if ! (cd "$repo" && perl "$src/scripts/checkpatch.pl" --no-tree --strict \
-	--quiet --terse -f $files); then
-	echo "lint.sh: checkpatch failed or found problems"
-	status=1
-fi
+# The compat header is made of kernel-version checks, which checkpatch
+# flags in code meant for one tree: only those two warnings are ignored,
+# and only there.
+for f in $files; do
+	ignore=
+	[ "$f" = labyrinth_compat.h ] &&
+		ignore=--ignore=LINUX_VERSION_CODE,CONSTANT_COMPARISON
+	if ! (cd "$repo" && perl "$src/scripts/checkpatch.pl" --no-tree --strict \
+		--quiet --terse $ignore -f "$f"); then
+		echo "lint.sh: checkpatch failed or found problems in $f"
+		status=1
+	fi
+done
 
 rsync -a --exclude .git --exclude build "$repo/" "$work/" || exit 1
 
