@@ -16,8 +16,19 @@
  * packet says so once, not a million times.
  */
 #include <linux/atomic.h>
+#include <linux/hash.h>
+#include <linux/jump_label.h>
+#include <linux/kasan.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <kunit/visibility.h>
 
 #include "labyrinth_internal.h"
 
@@ -117,4 +128,309 @@ const char *lab_put_refusal(struct page *page, enum lab_refusal *what)
 	if (page_is_pfmemalloc(page))
 		return "a pfmemalloc page";
 	return "a shared page";
+}
+
+/*
+ * The debug parameter.  While it is on, every get and put takes the slow
+ * path, and:
+ *
+ *  - a put fills the page with LAB_DEBUG_FILL and records its caller in
+ *    the page (page->private, marked by LAB_DEBUG_MAGIC in page->index:
+ *    both are the reserve's while the page is pooled);
+ *  - the worker, before it clears such a page, and a get, before it hands
+ *    one out, check that it still holds the pattern (or, once cleared, only
+ *    zeroes): a write after labyrinth_put() is reported with the pfn, the
+ *    function that put the page and the one that took it;
+ *  - every page handed out is recorded with the function that took it, in
+ *    a table of outstanding pages, read in debugfs ("outstanding") and
+ *    reported at unload: who holds pages that never came back.
+ *
+ * The table is an open-addressing hash of pfns (linear probing, entries
+ * moved back on removal), sized when debug is first switched on and kept
+ * until unload; a page that finds it full is counted as untracked.
+ */
+#define LAB_DEBUG_FILL		0x6c	/* 'l' */
+#define LAB_DEBUG_MAGIC		0x6c616279UL	/* "laby" */
+#define LAB_OUT_MIN		4096
+
+DEFINE_STATIC_KEY_FALSE(lab_debug_key);
+
+struct lab_out {
+	unsigned long pfn;	/* 0: free slot */
+	unsigned long ip;	/* the function that took the page */
+};
+
+static DEFINE_RAW_SPINLOCK(lab_out_lock);	/* the table below */
+static struct lab_out *lab_out;
+static unsigned int lab_out_bits;
+static unsigned long lab_out_untracked;
+
+static unsigned long out_slot(unsigned long pfn)
+{
+	return hash_long(pfn, lab_out_bits);
+}
+
+static unsigned long out_next(unsigned long i)
+{
+	return (i + 1) & ((1UL << lab_out_bits) - 1);
+}
+
+/* Record that @pfn was taken by @ip.  lab_out_lock held. */
+static void out_add(unsigned long pfn, unsigned long ip)
+{
+	unsigned long i = out_slot(pfn), n;
+
+	for (n = 0; n < (1UL << lab_out_bits); n++, i = out_next(i)) {
+		if (!lab_out[i].pfn || lab_out[i].pfn == pfn) {
+			lab_out[i].pfn = pfn;
+			lab_out[i].ip = ip;
+			return;
+		}
+	}
+	lab_out_untracked++;
+}
+
+/*
+ * Forget @pfn, moving back the entries of its probe run that the hole
+ * would cut off from their slot.  lab_out_lock held.
+ */
+static void out_del(unsigned long pfn)
+{
+	unsigned long i = out_slot(pfn), j, home, n;
+
+	for (n = 0; lab_out[i].pfn != pfn; n++, i = out_next(i))
+		if (!lab_out[i].pfn || n == (1UL << lab_out_bits))
+			return;
+	for (j = out_next(i); lab_out[j].pfn; j = out_next(j)) {
+		home = out_slot(lab_out[j].pfn);
+		/* Keep j where it is if its home lies cyclically in (i, j]. */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		lab_out[i] = lab_out[j];
+		i = j;
+	}
+	lab_out[i].pfn = 0;
+}
+
+/**
+ * lab_debug_enable() - switch the debug checks on or off
+ * @on: the new state
+ * @pages: pages the reserve holds at most (to size the table)
+ *
+ * Context: Process context (a parameter write or module load).  Sleeps.
+ * Return: 0, or -ENOMEM if the table of outstanding pages could not be
+ * allocated (debug then stays off).
+ */
+int lab_debug_enable(bool on, unsigned long pages)
+{
+	unsigned long flags;
+	unsigned int bits;
+
+	if (!on) {
+		static_branch_disable(&lab_debug_key);
+		return 0;
+	}
+	if (!lab_out) {
+		bits = order_base_2(max(2 * pages, (unsigned long)LAB_OUT_MIN));
+		lab_out = vcalloc(1UL << bits, sizeof(*lab_out));
+		if (!lab_out)
+			return -ENOMEM;
+		lab_out_bits = bits;
+	}
+	if (static_key_enabled(&lab_debug_key))
+		return 0;
+	/* Pages handed out while debug was off are not known. */
+	raw_spin_lock_irqsave(&lab_out_lock, flags);
+	memset(lab_out, 0, sizeof(*lab_out) << lab_out_bits);
+	lab_out_untracked = 0;
+	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+	static_branch_enable(&lab_debug_key);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(lab_debug_enable);
+
+/* @page, taken by @ip, is handed out: remember it. */
+static void track(struct page *page, unsigned long ip)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lab_out_lock, flags);
+	out_add(page_to_pfn(page), ip);
+	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+}
+
+/**
+ * lab_debug_untrack() - a page handed out is back, or released
+ * @page: the page
+ *
+ * Context: Any context but NMI.  Debug on.
+ */
+void lab_debug_untrack(struct page *page)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lab_out_lock, flags);
+	out_del(page_to_pfn(page));
+	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+}
+
+/**
+ * lab_debug_put() - mark a page given back while debug is on
+ * @page: the page, just accepted into the reserve
+ * @ip: the caller of labyrinth_put()
+ *
+ * Context: Any context but NMI.  Debug on.
+ */
+void lab_debug_put(struct page *page, unsigned long ip)
+{
+	lab_debug_untrack(page);
+	kasan_disable_current();
+	memset(page_address(page), LAB_DEBUG_FILL, PAGE_SIZE);
+	kasan_enable_current();
+	page->index = LAB_DEBUG_MAGIC;
+	set_page_private(page, ip);
+}
+
+/**
+ * lab_debug_check() - check a page given back while debug was on
+ * @page: a page of the reserve
+ * @taker: the function taking it, or 0 for the refill worker
+ *
+ * A page that carries lab_debug_put()'s mark must hold its pattern, or
+ * nothing but zeroes once the worker cleared it.  The mark is removed.
+ *
+ * Context: Any context but NMI.
+ * Return: true if the page was written after labyrinth_put() (reported).
+ */
+bool lab_debug_check(struct page *page, unsigned long taker)
+{
+	const u8 *addr = page_address(page), *bad;
+	unsigned long putter = page_private(page);
+	u8 val = 0;
+
+	if (page->index != LAB_DEBUG_MAGIC)
+		return false;
+	page->index = 0;
+	set_page_private(page, 0);
+	/* The page may still be poisoned for KASAN: this is no use. */
+	kasan_disable_current();
+	bad = memchr_inv(addr, LAB_DEBUG_FILL, PAGE_SIZE);
+	if (bad && !memchr_inv(addr, 0, PAGE_SIZE))
+		bad = NULL;
+	if (bad)
+		val = *bad;
+	kasan_enable_current();
+	if (!bad)
+		return false;
+	pr_err_ratelimited("pfn %#lx written after labyrinth_put(): byte %ld is %#x; put by %pS, %s %pS\n",
+			   page_to_pfn(page), (long)(bad - addr), val,
+			   (void *)putter, taker ? "taken by" : "found by",
+			   taker ? (void *)taker : (void *)_RET_IP_);
+	return true;
+}
+
+/**
+ * lab_debug_get() - a page is handed out while debug is on
+ * @page: the page
+ * @ip: the caller of labyrinth_get()
+ * @pooled: @page comes from the reserve (not from the fallback)
+ *
+ * Context: Any context but NMI.  Debug on.
+ * Return: true if the page was written after labyrinth_put() (reported).
+ */
+bool lab_debug_get(struct page *page, unsigned long ip, bool pooled)
+{
+	bool bad = pooled && lab_debug_check(page, ip);
+
+	track(page, ip);
+	return bad;
+}
+
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Call @show for every function that holds outstanding pages, with their
+ * number, then for the untracked ones (ip 0).  Return: pages in all.
+ */
+static unsigned long for_each_holder(void (*show)(void *arg, unsigned long ip,
+						  unsigned long nr),
+				     void *arg)
+{
+	unsigned long i, n = 0, run, *ips, untracked, flags;
+	size_t size;
+
+	if (!lab_out)
+		return 0;
+	size = 1UL << lab_out_bits;
+	ips = kvmalloc_array(size, sizeof(*ips), GFP_KERNEL);
+	if (!ips)
+		return 0;
+	raw_spin_lock_irqsave(&lab_out_lock, flags);
+	for (i = 0; i < size; i++)
+		if (lab_out[i].pfn)
+			ips[n++] = lab_out[i].ip;
+	untracked = lab_out_untracked;
+	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+
+	sort(ips, n, sizeof(*ips), cmp_ulong, NULL);
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n && ips[i + run] == ips[i]; run++)
+			;
+		show(arg, ips[i], run);
+	}
+	if (untracked)
+		show(arg, 0, untracked);
+	kvfree(ips);
+	return n + untracked;
+}
+
+static void seq_holder(void *arg, unsigned long ip, unsigned long nr)
+{
+	if (ip)
+		seq_printf(arg, "%pS %lu\n", (void *)ip, nr);
+	else
+		seq_printf(arg, "untracked %lu\n", nr);
+}
+
+/**
+ * lab_debug_show_outstanding() - the debugfs file "outstanding"
+ * @m: the file
+ *
+ * One line per function holding pages taken while debug was on and not
+ * given back: "my_rx_refill+0x4c/0x120 17"; then "untracked N" for those
+ * the table had no room for.
+ *
+ * Context: Process context.  Sleeps.
+ */
+void lab_debug_show_outstanding(struct seq_file *m)
+{
+	for_each_holder(seq_holder, m);
+}
+EXPORT_SYMBOL_IF_KUNIT(lab_debug_show_outstanding);
+
+static void warn_holder(void *arg, unsigned long ip, unsigned long nr)
+{
+	if (ip)
+		pr_warn("%lu pages taken by %pS not returned\n", nr, (void *)ip);
+	else
+		pr_warn("%lu pages taken while debug was on, not tracked\n", nr);
+}
+
+/**
+ * lab_debug_exit() - report who kept pages, free the table
+ *
+ * Context: Process context, no user of the reserve left.  Sleeps.
+ */
+void lab_debug_exit(void)
+{
+	static_branch_disable(&lab_debug_key);
+	for_each_holder(warn_holder, NULL);
+	vfree(lab_out);
+	lab_out = NULL;
 }

@@ -107,4 +107,43 @@ static inline void lab_shrinker_destroy(struct shrinker *s)
 #endif
 }
 
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+/*
+ * Exported for KASAN's own tests but declared only in mm/kasan/kasan.h.  In
+ * the tree, labyrinth would call kasan_mempool_poison_pages() and
+ * kasan_mempool_unpoison_pages(), which are not exported.
+ */
+void kasan_poison(const void *addr, size_t size, u8 value, bool init);
+#define LAB_KASAN_PAGE_FREE	0xff	/* mm/kasan/kasan.h: freed page */
+#endif
+
+/**
+ * lab_kasan_poison_page() - make a pooled page's memory off limits
+ * @page: an order-0 page joining the reserve
+ *
+ * On generic KASAN kernels an access to the page before a get hands it
+ * out again is reported as a use after free.  Elsewhere a no-op.
+ *
+ * Context: Any context.
+ */
+static inline void lab_kasan_poison_page(struct page *page)
+{
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+	kasan_poison(page_address(page), PAGE_SIZE, LAB_KASAN_PAGE_FREE, false);
+#endif
+}
+
+/**
+ * lab_kasan_unpoison_page() - give a page leaving the reserve back its memory
+ * @page: the page
+ *
+ * Context: Any context.
+ */
+static inline void lab_kasan_unpoison_page(struct page *page)
+{
+#if IS_ENABLED(CONFIG_KASAN_GENERIC)
+	kasan_poison(page_address(page), PAGE_SIZE, 0, false);
+#endif
+}
+
 #endif /* _LABYRINTH_COMPAT_H */

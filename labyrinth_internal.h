@@ -6,7 +6,9 @@
 #ifndef _LABYRINTH_INTERNAL_H
 #define _LABYRINTH_INTERNAL_H
 
+#include <linux/jump_label.h>
 #include <linux/mm.h>
+#include <linux/seq_file.h>
 #include <linux/types.h>
 
 #include "labyrinth_compat.h"
@@ -16,7 +18,9 @@
 
 /*
  * Per-CPU event counters, summed over CPUs when read.  The refill worker
- * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others.
+ * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others,
+ * with interrupts off, but LAB_WRITTEN_AFTER_PUT, which any context on
+ * the CPU bumps with this_cpu_inc().
  */
 enum lab_stat_item {
 	LAB_SERVED_LOCAL,	/* get served by the local pool */
@@ -35,6 +39,7 @@ enum lab_stat_item {
 	LAB_PAGES_CLEARED,	/* returned pages cleared by the worker */
 	LAB_PAGES_ALLOCATED,	/* pages taken from the page allocator */
 	LAB_PAGES_RELEASED,	/* pages given back to the page allocator */
+	LAB_WRITTEN_AFTER_PUT,	/* debug: pages found written after their put */
 	LAB_NR_STATS
 };
 
@@ -92,6 +97,16 @@ enum lab_refusal {
 const char *lab_put_refusal(struct page *page, enum lab_refusal *what);
 void lab_report_put(const char *why, enum lab_refusal what, struct page *page,
 		    unsigned long ip);
+
+DECLARE_STATIC_KEY_FALSE(lab_debug_key);
+
+int lab_debug_enable(bool on, unsigned long pages);
+void lab_debug_put(struct page *page, unsigned long ip);
+void lab_debug_untrack(struct page *page);
+bool lab_debug_check(struct page *page, unsigned long taker);
+bool lab_debug_get(struct page *page, unsigned long ip, bool pooled);
+void lab_debug_show_outstanding(struct seq_file *m);
+void lab_debug_exit(void);
 
 extern unsigned int lab_pages_per_cpu;
 extern unsigned int lab_low_watermark;

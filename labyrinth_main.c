@@ -24,6 +24,7 @@ unsigned int lab_low_watermark = 32;
 EXPORT_SYMBOL_IF_KUNIT(lab_low_watermark);
 bool lab_fallback = true;
 EXPORT_SYMBOL_IF_KUNIT(lab_fallback);
+static bool lab_debug;
 
 /*
  * Set, under kernel_param_lock(), once every pool is filled; cleared before
@@ -51,6 +52,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_PAGES_CLEARED]	= "pages_cleared",
 	[LAB_PAGES_ALLOCATED]	= "pages_allocated",
 	[LAB_PAGES_RELEASED]	= "pages_released",
+	[LAB_WRITTEN_AFTER_PUT]	= "written_after_put",
 };
 
 /* Parse @val as a number in [@min, @max]; say why not in one line. */
@@ -125,6 +127,34 @@ static int set_fallback(const char *val, const struct kernel_param *kp)
 	return 0;
 }
 
+/* The pages the reserve holds now: what the debug table is sized for. */
+static unsigned long debug_pages(void)
+{
+	return (unsigned long)READ_ONCE(lab_pages_per_cpu) *
+	       num_possible_cpus();
+}
+
+static int set_debug(const char *val, const struct kernel_param *kp)
+{
+	int len = strcspn(val, "\n");
+	bool on;
+	int err;
+
+	if (kstrtobool(val, &on)) {
+		pr_err("debug='%.*s' rejected: expected 0/1, y/n or on/off\n",
+		       len, val);
+		return -EINVAL;
+	}
+	err = lab_debug_enable(on, debug_pages());
+	if (err) {
+		pr_err("debug=%.*s rejected: no memory for the table of pages handed out\n",
+		       len, val);
+		return err;
+	}
+	WRITE_ONCE(lab_debug, on);
+	return 0;
+}
+
 static const struct kernel_param_ops pages_per_cpu_ops = {
 	.set = set_pages_per_cpu,
 	.get = param_get_uint,
@@ -140,6 +170,11 @@ static const struct kernel_param_ops fallback_ops = {
 	.get = param_get_bool,
 };
 
+static const struct kernel_param_ops debug_ops = {
+	.set = set_debug,
+	.get = param_get_bool,
+};
+
 module_param_cb(pages_per_cpu, &pages_per_cpu_ops, &lab_pages_per_cpu, 0644);
 MODULE_PARM_DESC(pages_per_cpu,
 		 "Pages held in reserve on each CPU (default 128; at most 16384 and a quarter of RAM)");
@@ -149,6 +184,9 @@ MODULE_PARM_DESC(low_watermark,
 module_param_cb(fallback, &fallback_ops, &lab_fallback, 0644);
 MODULE_PARM_DESC(fallback,
 		 "Try alloc_page(GFP_ATOMIC) when every pool is empty (default on)");
+module_param_cb(debug, &debug_ops, &lab_debug, 0644);
+MODULE_PARM_DESC(debug,
+		 "Check pooled pages for writes after their put and record who holds pages (default off)");
 
 static int stats_show(struct seq_file *m, void *unused)
 {
@@ -194,12 +232,21 @@ static int cpus_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(cpus);
 
+static int outstanding_show(struct seq_file *m, void *unused)
+{
+	lab_debug_show_outstanding(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(outstanding);
+
 static void lab_debugfs_init(void)
 {
 	/* debugfs failures are not fatal and need no checking */
 	lab_debugfs = debugfs_create_dir("labyrinth", NULL);
 	debugfs_create_file("stats", 0400, lab_debugfs, NULL, &stats_fops);
 	debugfs_create_file("cpus", 0400, lab_debugfs, NULL, &cpus_fops);
+	debugfs_create_file("outstanding", 0400, lab_debugfs, NULL,
+			    &outstanding_fops);
 }
 
 static void set_live(bool live)
@@ -246,6 +293,7 @@ static int __init labyrinth_init(void)
 
 err_reserve:
 	lab_reserve_exit();
+	lab_debug_exit();
 	return ret;
 }
 module_init(labyrinth_init);
@@ -256,6 +304,7 @@ static void __exit labyrinth_exit(void)
 	debugfs_remove_recursive(lab_debugfs);
 	cpuhp_remove_state_nocalls(lab_hp_state);
 	lab_reserve_exit();
+	lab_debug_exit();
 }
 module_exit(labyrinth_exit);
 

@@ -52,6 +52,7 @@
  */
 #include <linux/cpu.h>
 #include <linux/highmem.h>
+#include <linux/jump_label.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
@@ -275,6 +276,8 @@ static struct page *take_dirty(struct lab_cpu *c)
 	page = list_first_entry(&c->dirty, struct page, lru);
 	list_del(&page->lru);
 	c->nr_dirty--;
+	if (lab_debug_check(page, 0))
+		c->stat[LAB_WRITTEN_AFTER_PUT]++;
 	clear_highpage(page);
 	c->stat[LAB_CLEARED_INLINE]++;
 	return page;
@@ -391,7 +394,7 @@ static struct page *take_local(struct lab_cpu *c)
  * steals and falls back with interrupts as the caller had them, then
  * counts the outcome on the CPU it ends on.
  */
-static noinline struct page *get_slow(void)
+static noinline struct page *get_slow(unsigned long ip)
 {
 	enum lab_stat_item src = LAB_SERVED_LOCAL;
 	unsigned long flags;
@@ -419,9 +422,16 @@ static noinline struct page *get_slow(void)
 	set_bounds(c);
 	trace_labyrinth_get(c->cpu, src, pool_level(c));
 	local_irq_restore(flags);
+	if (!page)
+		return NULL;
 	/* Pages of the reserve have their reference count frozen at zero. */
-	if (page && src != LAB_FALLBACK)
+	if (src != LAB_FALLBACK) {
 		page_ref_unfreeze(page, 1);
+		lab_kasan_unpoison_page(page);
+	}
+	if (static_branch_unlikely(&lab_debug_key) &&
+	    lab_debug_get(page, ip, src != LAB_FALLBACK))
+		this_cpu_inc(lab_cpus->stat[LAB_WRITTEN_AFTER_PUT]);
 	return page;
 }
 
@@ -446,14 +456,16 @@ struct page *labyrinth_get(void)
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (unlikely(c->nr_hot <= c->get_min || trace_labyrinth_get_enabled())) {
+	if (unlikely(c->nr_hot <= c->get_min || trace_labyrinth_get_enabled() ||
+		     static_branch_unlikely(&lab_debug_key))) {
 		local_irq_restore(flags);
-		return get_slow();
+		return get_slow(_RET_IP_);
 	}
 	page = c->hot[--c->nr_hot];
 	c->stat[LAB_SERVED_LOCAL]++;
 	local_irq_restore(flags);
 	page_ref_unfreeze(page, 1);
+	lab_kasan_unpoison_page(page);
 	return page;
 }
 EXPORT_SYMBOL_GPL(labyrinth_get);
@@ -511,6 +523,8 @@ static noinline void put_refused(struct page *page, unsigned long ip)
 	local_irq_restore(flags);
 
 	lab_report_put(why, what, page, ip);
+	if (what == LAB_RELEASE && static_branch_unlikely(&lab_debug_key))
+		lab_debug_untrack(page);
 	if (what != LAB_LEAVE) {
 		allocator_enter();
 		put_page(page);
@@ -539,13 +553,15 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 	return LAB_PUT_POOLED;
 }
 
-/* A put outside the fast path's bounds, or traced; see get_slow(). */
-static noinline void put_slow(struct page *page)
+/* A put outside the fast path's bounds, traced or debugged; see get_slow(). */
+static noinline void put_slow(struct page *page, unsigned long ip)
 {
 	enum lab_stat_item res;
 	unsigned long flags;
 	struct lab_cpu *c;
 
+	if (static_branch_unlikely(&lab_debug_key))
+		lab_debug_put(page, ip);
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
 	res = pool_page(c, page);
@@ -556,6 +572,7 @@ static noinline void put_slow(struct page *page)
 
 	if (res == LAB_PUT_FREED) {
 		page_ref_unfreeze(page, 1);
+		lab_kasan_unpoison_page(page);
 		allocator_enter();
 		__free_page(page);
 		allocator_exit();
@@ -584,12 +601,14 @@ void labyrinth_put(struct page *page)
 		put_refused(page, _RET_IP_);
 		return;
 	}
+	lab_kasan_poison_page(page);
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (unlikely(c->nr_hot >= c->put_max || trace_labyrinth_put_enabled())) {
+	if (unlikely(c->nr_hot >= c->put_max || trace_labyrinth_put_enabled() ||
+		     static_branch_unlikely(&lab_debug_key))) {
 		local_irq_restore(flags);
-		put_slow(page);
+		put_slow(page, _RET_IP_);
 		return;
 	}
 	c->hot[c->nr_hot++] = page;
@@ -606,6 +625,7 @@ static void free_page_list(struct list_head *list)
 	list_for_each_entry_safe(page, next, list, lru) {
 		list_del(&page->lru);
 		page_ref_unfreeze(page, 1);
+		lab_kasan_unpoison_page(page);
 		__free_page(page);
 	}
 }
@@ -658,8 +678,10 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
  */
 static bool freeze_new(struct lab_cpu *c, struct page *page)
 {
-	if (likely(page_ref_freeze(page, 1)))
+	if (likely(page_ref_freeze(page, 1))) {
+		lab_kasan_poison_page(page);
 		return true;
+	}
 	atomic_long_inc(&c->released);
 	put_page(page);
 	return false;
@@ -757,8 +779,11 @@ static void refill_clean(struct lab_cpu *c, struct lab_refill *r)
 {
 	struct page *page;
 
-	list_for_each_entry(page, &r->dirty, lru)
+	list_for_each_entry(page, &r->dirty, lru) {
+		if (lab_debug_check(page, 0))
+			this_cpu_inc(lab_cpus->stat[LAB_WRITTEN_AFTER_PUT]);
 		clear_highpage(page);
+	}
 	c->stat[LAB_PAGES_CLEARED] += r->nr_dirty;
 	stash_add(c, &r->dirty, r->nr_dirty);
 }

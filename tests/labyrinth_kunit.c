@@ -28,6 +28,9 @@
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
+#include <linux/kallsyms.h>
+#include <linux/kasan.h>
+#include <linux/seq_file.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
@@ -1142,6 +1145,63 @@ static void put_pools_page_as_is_when_init_off(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, *(u8 *)page_address(again), DIRT);
 }
 
+/*
+ * With debug on, a write to a page after labyrinth_put() is found when the
+ * page is next taken or cleared.  KASAN (which poisons pooled pages) is
+ * told to look away from the write: this case is about the pattern.
+ */
+static void debug_finds_write_after_put(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct lab_cpu_snapshot end;
+	struct page *page;
+
+	KUNIT_ASSERT_EQ(test, lab_debug_enable(true, t->cap * num_possible_cpus()), 0);
+	pin(t);
+	page = get_one(t);
+	if (page) {
+		t->nr--;
+		labyrinth_put(page);
+		kasan_disable_current();
+		*(volatile u8 *)page_address(page) = DIRT;
+		kasan_enable_current();
+		/* The next get takes it back, or the worker clears it. */
+		get_one(t);
+	}
+	unpin();
+	lab_reserve_sync();
+	lab_reserve_snapshot(t->cpu, &end);
+	lab_debug_enable(false, 0);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &end, LAB_WRITTEN_AFTER_PUT), 1UL);
+}
+
+/* With debug on, "outstanding" names the function that took a page. */
+static void debug_names_holder_of_outstanding_pages(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct seq_file m = { .size = PAGE_SIZE };
+	char want[sizeof(__func__) + 1];
+	struct page *page;
+
+	m.buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m.buf);
+	KUNIT_ASSERT_EQ(test, lab_debug_enable(true, t->cap * num_possible_cpus()), 0);
+	pin(t);
+	page = get_one(t);
+	unpin();
+	lab_debug_show_outstanding(&m);
+	lab_debug_enable(false, 0);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	m.buf[min(m.count, m.size - 1)] = '\0';
+	snprintf(want, sizeof(want), "%s+", __func__);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(m.buf, want), "outstanding: %s",
+				  m.buf);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(m.buf, " 1\n"));
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_served_from_local_pool),
 	KUNIT_CASE(put_returns_page_to_pool),
@@ -1168,6 +1228,8 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(put_releases_pfmemalloc_page),
 	KUNIT_CASE(put_twice_is_refused),
 	KUNIT_CASE(put_of_freed_page_is_refused),
+	KUNIT_CASE(debug_finds_write_after_put),
+	KUNIT_CASE(debug_names_holder_of_outstanding_pages),
 	KUNIT_CASE(put_null_is_noop),
 	KUNIT_CASE(labyrinth_returns_usable_address),
 	KUNIT_CASE(no_page_served_twice),

@@ -905,12 +905,43 @@ static const struct file_operations guarantee_fops = {
 	.write = guarantee_write,
 };
 
+/*
+ * A driver's bug, on purpose: a write to a page after giving it back.  On
+ * a KASAN kernel the write is reported (make check's KASAN boot expects
+ * exactly that report, naming this function); elsewhere labyrinth's debug
+ * parameter finds it when the page is next taken or cleared.
+ */
+static noinline void write_after_put(u8 *addr)
+{
+	WRITE_ONCE(*addr, 0x5a);
+}
+
+static ssize_t write_after_put_write(struct file *file,
+				     const char __user *ubuf, size_t len,
+				     loff_t *ppos)
+{
+	struct page *page = labyrinth_get();
+
+	if (!page)
+		return -ENOMEM;
+	labyrinth_put(page);
+	write_after_put(page_address(page));
+	return len;
+}
+
+static const struct file_operations write_after_put_fops = {
+	.owner = THIS_MODULE,
+	.write = write_after_put_write,
+};
+
 static void create_debugfs(void)
 {
 	/* debugfs failures are not fatal and need no checking */
 	stress_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("results", 0400, stress_debugfs, NULL,
 			    &results_fops);
+	debugfs_create_file("write_after_put", 0200, stress_debugfs, NULL,
+			    &write_after_put_fops);
 }
 
 static void guarantee_free(void)

@@ -203,12 +203,41 @@ judge() {
 		tail -n 40 "$console"
 		not_ok "$label: guest ran to the end (no LAB-DONE marker)"
 	fi
+	if [ -n "${LAB_EXPECT_REPORT:-}" ]; then
+		expected_report "$label" "$console" > "$console.rest"
+		console=$console.rest
+	fi
 	if grep -E "$REPORTS" "$console" > "$dir/$mode.reports"; then
 		grep -B 5 -A 30 -m 1 -E "$REPORTS" "$console"
 		not_ok "$label: console free of kernel reports"
 	else
 		ok
 	fi
+}
+
+# expected_report LABEL CONSOLE: the console without the one report whose
+# first line matches LAB_EXPECT_REPORT, from the "=====" line before it to
+# the one after; a failure if there is no such report.
+expected_report() {
+	local label=$1 console=$2
+
+	if ! grep -qE "$LAB_EXPECT_REPORT" "$console"; then
+		not_ok "$label: the expected report ($LAB_EXPECT_REPORT) is on the console" >&2
+		cat "$console"
+		return
+	fi
+	ok
+	awk -v want="$LAB_EXPECT_REPORT" '
+		{ line[NR] = $0 }
+		!hit && $0 ~ want { hit = NR }
+		END {
+			sep = "^\\[ *[0-9.]+\\] =+$"
+			for (s = hit; s > 1 && line[s] !~ sep; s--) ;
+			for (e = hit; e < NR && line[e] !~ sep; e++) ;
+			for (i = 1; i <= NR; i++)
+				if (i < s || i > e)
+					print line[i]
+		}' "$console"
 }
 
 # boot_and_judge LABEL NAME IMAGE MODE [how]; expected skips in LAB_SKIPS.

@@ -78,6 +78,10 @@ check_boots() {
 	# Page poisoning takes precedence over init_on_alloc and init_on_free.
 	LAB_APPEND="page_poison=1" LAB_SKIPS=$TEST_SKIPS_INIT_OFF \
 		boot_and_judge d612 debug612 "$d" check
+	# kasan_multi_shot: the expected report must not panic the boot.
+	LAB_APPEND="kasan_multi_shot" \
+	LAB_EXPECT_REPORT='BUG: KASAN: use-after-free in write_after_put' \
+		boot_and_judge d612-uaf debug612 "$d" uaf
 	LAB_SKIPS=$DISTRO_SKIPS
 	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
 	LAB_APPEND="init_on_alloc=0" \

@@ -52,7 +52,7 @@ test_default_load() {
 		[ "$(wc -l < /sys/kernel/debug/labyrinth/cpus)" = "$ncpu" ]
 	check stats_capacity_is_pages_times_cpus \
 		[ "$(labstat capacity)" = $((128 * ncpu)) ]
-	check debugfs_files_root_only debugfs_root_only stats cpus
+	check debugfs_files_root_only debugfs_root_only stats cpus outstanding
 	check accounting_balanced_after_load \
 		[ "$(labstat pages_in_use)" = 0 ]
 	test_possible_beyond_online
