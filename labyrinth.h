@@ -30,15 +30,31 @@
  * are handed out again whenever the kernel runs with init_on_alloc or
  * init_on_free, so no user ever sees another user's data.
  *
+ * What labyrinth_put() accepts: an order-0 page that labyrinth_get()
+ * served, given back once, by its only holder (reference count of one),
+ * unmapped and with no ->mapping.  Such a page joins the local pool, or is
+ * freed if the pool is full.  Anything else is refused, counted in
+ * put_rejected and reported once per call site, naming the caller:
+ *
+ *  - left untouched: pages labyrinth may not own (tail, slab, typed such as
+ *    page tables, page_pool, page cache or anonymous, mapped, reserved,
+ *    highmem, ZONE_DEVICE) and pages already given back or freed: a
+ *    pooled page has its reference count frozen at zero, so a second put
+ *    of it is caught in every build;
+ *  - the caller's reference dropped with put_page(): shared pages
+ *    (reference count above one), pfmemalloc pages and compound pages.
+ *
+ * A write to a page after labyrinth_put() is a KASAN report on KASAN
+ * kernels (pooled pages are poisoned); elsewhere the "debug" parameter
+ * fills pooled pages with a pattern and reports a changed one, with the
+ * functions that put and took it, and lists in debugfs ("outstanding") who
+ * holds pages.  A page given back twice after it was served again to
+ * another user cannot be told from a legitimate put.
+ *
  * Limitations:
  *
  *  - Not callable from NMI context.
  *  - On PREEMPT_RT, hard-IRQ callers are not supported.
- *  - labyrinth_put() pools only order-0 pages it owns exclusively (refcount
- *    of one) and that are not pfmemalloc; any other page is handed to
- *    put_page() and counted as rejected.  A higher-order page is recognised
- *    only if it is compound (__GFP_COMP).
- *  - A page must not be returned while it is still mapped or in use.
  *
  * Counters are in /sys/kernel/debug/labyrinth/{stats,cpus}.
  */

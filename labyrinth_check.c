@@ -79,7 +79,7 @@ void lab_report_put(const char *why, enum lab_refusal what, struct page *page,
 }
 
 /* A page labyrinth may not own: what it is, or NULL. */
-static const char *foreign(const struct page *page)
+static const char *foreign(struct page *page)
 {
 	if (PageTail(page))
 		return "a tail page";
@@ -358,9 +358,9 @@ static int cmp_ulong(const void *a, const void *b)
  * Call @show for every function that holds outstanding pages, with their
  * number, then for the untracked ones (ip 0).  Return: pages in all.
  */
-static unsigned long for_each_holder(void (*show)(void *arg, unsigned long ip,
-						  unsigned long nr),
-				     void *arg)
+static unsigned long walk_holders(void (*show)(void *arg, unsigned long ip,
+					       unsigned long nr),
+				  void *arg)
 {
 	unsigned long i, n = 0, run, *ips, untracked, flags;
 	size_t size;
@@ -410,7 +410,7 @@ static void seq_holder(void *arg, unsigned long ip, unsigned long nr)
  */
 void lab_debug_show_outstanding(struct seq_file *m)
 {
-	for_each_holder(seq_holder, m);
+	walk_holders(seq_holder, m);
 }
 EXPORT_SYMBOL_IF_KUNIT(lab_debug_show_outstanding);
 
@@ -430,7 +430,7 @@ static void warn_holder(void *arg, unsigned long ip, unsigned long nr)
 void lab_debug_exit(void)
 {
 	static_branch_disable(&lab_debug_key);
-	for_each_holder(warn_holder, NULL);
+	walk_holders(warn_holder, NULL);
 	vfree(lab_out);
 	lab_out = NULL;
 }

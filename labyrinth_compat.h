@@ -23,7 +23,7 @@
  *
  * Return: true if @page carries the page_pool signature.
  */
-static inline bool lab_page_is_pp(const struct page *page)
+static inline bool lab_page_is_pp(struct page *page)
 {
 #ifdef PP_MAGIC_MASK
 	return (page->pp_magic & PP_MAGIC_MASK) == PP_SIGNATURE;
@@ -41,7 +41,7 @@ static inline bool lab_page_is_pp(const struct page *page)
  *
  * Return: true if @page is mapped somewhere.
  */
-static inline bool lab_page_mapped(const struct page *page)
+static inline bool lab_page_mapped(struct page *page)
 {
 	return atomic_read(&page->_mapcount) >= 0;
 }

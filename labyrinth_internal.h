@@ -68,7 +68,7 @@ struct lab_cpu_snapshot {
  * Context: Any context.
  * Return: true if @page may not join the reserve.
  */
-static inline bool lab_page_unpoolable(const struct page *page)
+static inline bool lab_page_unpoolable(struct page *page)
 {
 	bool has_mapping = READ_ONCE(page->mapping);
 

@@ -584,9 +584,10 @@ static noinline void put_slow(struct page *page, unsigned long ip)
  * @page: an order-0 page the caller owns exclusively, or NULL (no-op)
  *
  * The page joins the local CPU's pool if the pool is below capacity and is
- * freed otherwise.  A page that may not be pooled (compound, reference count
- * other than one, or pfmemalloc) is released with put_page(), counted as
- * rejected and reported (rate-limited).
+ * freed otherwise.  A page labyrinth may not own, or one already given
+ * back, is left untouched; a shared, pfmemalloc or compound page loses the
+ * caller's reference.  Either is counted as rejected and reported once per
+ * call site (see labyrinth.h).
  *
  * Context: Any context but NMI.  Never sleeps.
  */

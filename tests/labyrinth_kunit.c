@@ -1163,7 +1163,7 @@ static void debug_finds_write_after_put(struct kunit *test)
 		t->nr--;
 		labyrinth_put(page);
 		kasan_disable_current();
-		*(volatile u8 *)page_address(page) = DIRT;
+		WRITE_ONCE(*(u8 *)page_address(page), DIRT);
 		kasan_enable_current();
 		/* The next get takes it back, or the worker clears it. */
 		get_one(t);

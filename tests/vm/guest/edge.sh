@@ -182,9 +182,37 @@ test_no_fallback_under_exhaustion() {
 	unload_balanced no_fallback
 }
 
+# debug=1 under hard-IRQ traffic: while the demo runs, "outstanding" names
+# the demo's function that takes pages; afterwards nothing is outstanding,
+# no page was written after its put, and turning debug off is clean.
+test_debug_under_traffic() {
+	need_module labyrinth_demo || return 0
+	insmod "$ko" debug=1 ||
+		{ fail debug_loads "insmod debug=1 failed"; return; }
+	check debug_reads_back_on [ "$(param debug)" = Y ]
+	insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=1500 wait=0 ||
+		{ fail debug_under_traffic "demo did not start"; rmmod labyrinth; return; }
+	sleep 0.5
+	out=/sys/kernel/debug/labyrinth/outstanding
+	check debug_outstanding_names_taker grep -qE '^(take_batch|tick_fn)\+0x[0-9a-f]+/0x[0-9a-f]+ \[labyrinth_demo\] [0-9]+$' $out
+	while [ "$(field /sys/kernel/debug/labyrinth_demo/summary running)" = 1 ]; do
+		sleep 0.2
+	done
+	sum=/sys/kernel/debug/labyrinth_demo/summary
+	check debug_demo_no_failures_no_corruption \
+		[ "$(field $sum failed)/$(field $sum corrupted)" = 0/0 ]
+	rmmod labyrinth_demo
+	check debug_nothing_outstanding_after_demo [ ! -s $out ]
+	check debug_no_write_after_put [ "$(labstat written_after_put)" = 0 ]
+	check debug_switched_off set_param debug 0
+	rejects debug_rejects_bad_value debug maybe
+	unload_balanced debug
+}
+
 for t in test_unload_while_refill_queued test_unload_while_refill_backs_off \
 	 test_cpu_online_while_allocations_fail test_parameters_during_hotplug \
-	 test_small_reserves_under_traffic test_no_fallback_under_exhaustion; do
+	 test_small_reserves_under_traffic test_no_fallback_under_exhaustion \
+	 test_debug_under_traffic; do
 	edge_unload
 	$t
 done
