@@ -135,8 +135,9 @@ const char *lab_put_refusal(struct page *page, enum lab_refusal *what)
  * path, and:
  *
  *  - a put fills the page with LAB_DEBUG_FILL and records its caller in
- *    the page (page->private, marked by LAB_DEBUG_MAGIC in page->index:
- *    both are the reserve's while the page is pooled);
+ *    the page (page->private, and in page->index the caller mixed with
+ *    LAB_DEBUG_MAGIC, so that neither alone makes a mark: both fields are
+ *    the reserve's while the page is pooled);
  *  - the worker, before it clears such a page, and a get, before it hands
  *    one out, check that it still holds the pattern (or, once cleared, only
  *    zeroes): a write after labyrinth_put() is reported with the pfn, the
@@ -287,8 +288,23 @@ void lab_debug_put(struct page *page, unsigned long ip)
 	kasan_disable_current();
 	memset(page_address(page), LAB_DEBUG_FILL, PAGE_SIZE);
 	kasan_enable_current();
-	page->index = LAB_DEBUG_MAGIC;
+	page->index = LAB_DEBUG_MAGIC ^ ip;
 	set_page_private(page, ip);
+}
+
+/**
+ * lab_debug_forget() - remove lab_debug_put()'s mark from a page
+ * @page: a page leaving the reserve for the page allocator
+ *
+ * The allocator clears page->private of the pages it hands out, but not
+ * page->index: without this a stale half of the mark would stay behind.
+ *
+ * Context: Any context.
+ */
+void lab_debug_forget(struct page *page)
+{
+	page->index = 0;
+	set_page_private(page, 0);
 }
 
 /**
@@ -308,10 +324,9 @@ bool lab_debug_check(struct page *page, unsigned long taker)
 	unsigned long putter = page_private(page);
 	u8 val = 0;
 
-	if (page->index != LAB_DEBUG_MAGIC)
+	if (!putter || page->index != (LAB_DEBUG_MAGIC ^ putter))
 		return false;
-	page->index = 0;
-	set_page_private(page, 0);
+	lab_debug_forget(page);
 	/* The page may still be poisoned for KASAN: this is no use. */
 	kasan_disable_current();
 	bad = memchr_inv(addr, LAB_DEBUG_FILL, PAGE_SIZE);

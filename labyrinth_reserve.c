@@ -571,6 +571,7 @@ static noinline void put_slow(struct page *page, unsigned long ip)
 	local_irq_restore(flags);
 
 	if (res == LAB_PUT_FREED) {
+		lab_debug_forget(page);
 		page_ref_unfreeze(page, 1);
 		lab_kasan_unpoison_page(page);
 		allocator_enter();
@@ -625,6 +626,7 @@ static void free_page_list(struct list_head *list)
 
 	list_for_each_entry_safe(page, next, list, lru) {
 		list_del(&page->lru);
+		lab_debug_forget(page);
 		page_ref_unfreeze(page, 1);
 		lab_kasan_unpoison_page(page);
 		__free_page(page);

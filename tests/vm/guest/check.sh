@@ -193,14 +193,7 @@ test_load_fails_cleanly_when_allocator_fails() {
 		return 0
 	fi
 	f0=$(free_pages_baseline)
-	echo Y > $fpa/task-filter
-	echo N > $fpa/ignore-gfp-wait
-	echo 0 > $fpa/min-order
-	echo 0 > $fpa/verbose
-	echo -1 > $fpa/times
-	echo 1 > $fpa/interval
-	echo 1024 > $fpa/space
-	echo 100 > $fpa/probability
+	fpa_fail_tasks 100 1024
 	dmesg -c > /dev/null
 	res=$(sh -c "echo 1 > /proc/self/make-it-fail; exec $LAB_KO/lab-finit $ko 'pages_per_cpu=16384 low_watermark=64'")
 	echo 0 > $fpa/probability
@@ -287,14 +280,7 @@ test_kunit_suite() {
 	fi
 	# Fail every allocation of a task that asks for it (make_it_fail),
 	# and nothing else.
-	echo Y > $fpa/task-filter
-	echo N > $fpa/ignore-gfp-wait
-	echo N > $fpa/ignore-gfp-highmem
-	echo 0 > $fpa/verbose
-	echo 0 > $fpa/min-order
-	echo -1 > $fpa/times
-	echo 1 > $fpa/interval
-	echo 100 > $fpa/probability
+	fpa_fail_tasks 100
 	insmod "$ko" pages_per_cpu=64 low_watermark=16 ||
 		{ fail kunit_labyrinth_loads "insmod failed"; return; }
 	if insmod "$LAB_KO/labyrinth_kunit.ko"; then

@@ -80,13 +80,7 @@ test_cpu_online_while_allocations_fail() {
 	insmod "$ko" pages_per_cpu=128 low_watermark=32 ||
 		{ fail cpu_online_while_allocations_fail "insmod failed"; return; }
 	echo 0 > $EDGE_CPU1
-	echo Y > $EDGE_FPA/task-filter
-	echo N > $EDGE_FPA/ignore-gfp-wait
-	echo 0 > $EDGE_FPA/min-order
-	echo 0 > $EDGE_FPA/verbose
-	echo -1 > $EDGE_FPA/times
-	echo 1 > $EDGE_FPA/interval
-	echo 100 > $EDGE_FPA/probability
+	fpa_fail_tasks 100
 	sh -c "echo 1 > /proc/self/make-it-fail; echo 1 > $EDGE_CPU1"
 	rc=$?
 	echo 0 > $EDGE_FPA/probability
@@ -182,6 +176,17 @@ test_no_fallback_under_exhaustion() {
 	unload_balanced no_fallback
 }
 
+# Pages are in flight between the demo's CPUs most of the time, not always:
+# look for a while.
+outstanding_names_demo() {
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		grep -qE '^(take_batch|tick_fn)\+0x[0-9a-f]+/0x[0-9a-f]+ \[labyrinth_demo\] [0-9]+$' \
+			/sys/kernel/debug/labyrinth/outstanding && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # debug=1 under hard-IRQ traffic: while the demo runs, "outstanding" names
 # the demo's function that takes pages; afterwards nothing is outstanding,
 # no page was written after its put, and turning debug off is clean.
@@ -192,9 +197,8 @@ test_debug_under_traffic() {
 	check debug_reads_back_on [ "$(param debug)" = Y ]
 	insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=1500 wait=0 ||
 		{ fail debug_under_traffic "demo did not start"; rmmod labyrinth; return; }
-	sleep 0.5
 	out=/sys/kernel/debug/labyrinth/outstanding
-	check debug_outstanding_names_taker grep -qE '^(take_batch|tick_fn)\+0x[0-9a-f]+/0x[0-9a-f]+ \[labyrinth_demo\] [0-9]+$' $out
+	check debug_outstanding_names_taker outstanding_names_demo
 	while [ "$(field /sys/kernel/debug/labyrinth_demo/summary running)" = 1 ]; do
 		sleep 0.2
 	done

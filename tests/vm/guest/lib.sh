@@ -70,6 +70,22 @@ need_module() {
 	return 1
 }
 
+# fpa_fail_tasks PERCENT [SPACE]: fail_page_alloc fails PERCENT of the page
+# allocations of the tasks that ask for it (/proc/self/make-it-fail),
+# after the first SPACE bytes (default 0), and nothing else.
+fpa_fail_tasks() {
+	fpa=/sys/kernel/debug/fail_page_alloc
+	echo Y > $fpa/task-filter
+	echo N > $fpa/ignore-gfp-wait
+	echo N > $fpa/ignore-gfp-highmem
+	echo 0 > $fpa/min-order
+	echo 0 > $fpa/verbose
+	echo -1 > $fpa/times
+	echo 1 > $fpa/interval
+	echo "${2:-0}" > $fpa/space
+	echo "$1" > $fpa/probability
+}
+
 # Value of NAME in a "name value" file.
 field() {
 	awk -v k="$2" '$1 == k { print $2 }' "$1"
