@@ -195,7 +195,8 @@ test_debug_under_traffic() {
 	insmod "$ko" debug=1 ||
 		{ fail debug_loads "insmod debug=1 failed"; return; }
 	check debug_reads_back_on [ "$(param debug)" = Y ]
-	insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=1500 wait=0 ||
+	insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=1500 interval_us=1000 \
+		batch=2 wait=0 ||
 		{ fail debug_under_traffic "demo did not start"; rmmod labyrinth; return; }
 	out=/sys/kernel/debug/labyrinth/outstanding
 	check debug_outstanding_names_taker outstanding_names_demo
