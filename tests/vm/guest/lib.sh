@@ -72,12 +72,14 @@ need_module() {
 
 # fpa_fail_tasks PERCENT [SPACE]: fail_page_alloc fails PERCENT of the page
 # allocations of the tasks that ask for it (/proc/self/make-it-fail),
-# after the first SPACE bytes (default 0), and nothing else.
+# after the first SPACE bytes (default 0), and nothing else.  Allocations
+# that may use highmem are spared: the task's own page faults ask for them,
+# and a fault that cannot get a page is retried for ever.
 fpa_fail_tasks() {
 	fpa=/sys/kernel/debug/fail_page_alloc
 	echo Y > $fpa/task-filter
 	echo N > $fpa/ignore-gfp-wait
-	echo N > $fpa/ignore-gfp-highmem
+	echo Y > $fpa/ignore-gfp-highmem
 	echo 0 > $fpa/min-order
 	echo 0 > $fpa/verbose
 	echo -1 > $fpa/times
