@@ -230,6 +230,51 @@ test_tracepoints() {
 	echo > $tr/trace
 }
 
+# misuse CASE REJECTED RELEASED: labyrinth_misuse gives labyrinth_put() a
+# page it must refuse and finds it unchanged; put_rejected and
+# pages_released grow by REJECTED and RELEASED (- for any: emptying the
+# pool and filling it again frees pages), and a refused put is reported
+# naming the function that made it.
+misuse() {
+	r0=$(labstat put_rejected)
+	p0=$(labstat pages_released)
+	dmesg -c > /dev/null
+	if ! echo "$1" > /sys/kernel/debug/labyrinth_misuse/run; then
+		fail "put_refuses_$1" "$(dmesg | grep labyrinth_misuse)"
+		return
+	fi
+	r1=$(labstat put_rejected)
+	p1=$(labstat pages_released)
+	if [ $((r1 - r0)) != "$2" ] ||
+	   { [ "$3" != - ] && [ $((p1 - p0)) != "$3" ]; }; then
+		fail "put_refuses_$1" "put_rejected +$((r1 - r0)), pages_released +$((p1 - p0))"
+	elif [ "$2" != 0 ] && ! dmesg | grep -q "labyrinth: labyrinth_put() of .* by misuse_$1+0x.* refused"; then
+		fail "put_refuses_$1" "no report naming misuse_$1"
+	else
+		pass "put_refuses_$1"
+	fi
+}
+
+# A driver's bugs on purpose: every kind of page labyrinth_put() refuses.
+test_misuse() {
+	need_module labyrinth_misuse || return 0
+	insmod "$LAB_KO/labyrinth_misuse.ko" ||
+		{ fail misuse_module_loads "insmod failed"; return; }
+	misuse slab 1 0
+	misuse tail 1 0
+	misuse reserved 1 0
+	misuse page_pool 1 0
+	misuse page_cache 1 0
+	misuse twice 1 -
+	misuse freed 1 0
+	misuse shared 1 1
+	misuse compound 1 0
+	misuse null 0 0
+	rmmod labyrinth_misuse
+	lab_reserve_settle
+	check accounting_balanced_after_misuse [ "$(labstat pages_in_use)" = 0 ]
+}
+
 # The module that DKMS built on the host (Debian kernel only).
 test_dkms_module() {
 	if [ ! -f "$LAB_KO/dkms/labyrinth.ko" ]; then
@@ -302,6 +347,7 @@ test_cpu_hotplug
 test_demo_client
 test_rmmod_while_client_holds_pages
 test_tracepoints
+test_misuse
 unload_balanced after_use
 test_free_pages_restored
 test_load_fails_cleanly_when_allocator_fails
