@@ -20,10 +20,13 @@
  * Per-CPU event counters, summed over CPUs when read.  The refill worker
  * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others,
  * with interrupts off, but LAB_WRITTEN_AFTER_PUT, which any context on
- * the CPU bumps with this_cpu_inc().
+ * the CPU bumps with this_cpu_inc().  NMI callers count in a copy of
+ * their own (LAB_SERVED_NMI, LAB_FAILED, LAB_PUT_POOLED, LAB_PUT_REJECTED,
+ * LAB_PUT_DEFERRED), added in when read.
  */
 enum lab_stat_item {
 	LAB_SERVED_LOCAL,	/* get served by the local pool */
+	LAB_SERVED_NMI,		/* get in NMI served by the NMI share */
 	LAB_STOLEN,		/* get served by another CPU's stash */
 	LAB_FALLBACK,		/* get served by alloc_page(GFP_ATOMIC) */
 	LAB_FAILED,		/* get returned NULL */
@@ -31,6 +34,7 @@ enum lab_stat_item {
 	LAB_PUT_POOLED,		/* put kept in the local pool */
 	LAB_PUT_FREED,		/* put freed: the pool was full */
 	LAB_PUT_REJECTED,	/* put refused: not a poolable page */
+	LAB_PUT_DEFERRED,	/* put in NMI left to the refill worker */
 	LAB_CLEARED_INLINE,	/* returned pages cleared on the get path */
 	LAB_CLEARED_ON_PUT,	/* returned pages cleared on the put path */
 	LAB_REFILL_RUNS,	/* refill worker runs */
@@ -48,10 +52,12 @@ enum lab_stat_item {
  * @stat: event counters, indexed by enum lab_stat_item
  * @level: pages in the pool now
  * @min_level: lowest level seen since the pool was first filled
+ * @share: pages of @level kept for NMI callers
  */
 struct lab_cpu_snapshot {
 	unsigned long stat[LAB_NR_STATS];
 	unsigned int level;
+	unsigned int share;
 	unsigned int min_level;
 };
 
@@ -121,17 +127,5 @@ void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap);
 size_t lab_reserve_bookkeeping(void);
 int lab_cpu_prepare(unsigned int cpu);
 int lab_cpu_dead(unsigned int cpu);
-
-/*
- * The fast paths, labyrinth_get() and labyrinth_put() in labyrinth_reserve.c,
- * share a section of their own that starts on a page: the two take one page
- * of text, and no jump within them crosses a page, wherever the rest of the
- * code falls.  Under emulation (QEMU's TCG, where make bench runs) a jump
- * across pages costs a lookup, and where the two fell moved the cost of a
- * get+put pair by up to half.
- */
-#define __lab_fast	__section(".text.labyrinth_fast")
-__lab_fast __aligned(PAGE_SIZE) struct page *labyrinth_get(void);
-__lab_fast void labyrinth_put(struct page *page);
 
 #endif /* _LABYRINTH_INTERNAL_H */

@@ -37,6 +37,7 @@ static struct dentry *lab_debugfs;
 
 static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_SERVED_LOCAL]	= "served_local",
+	[LAB_SERVED_NMI]	= "served_nmi",
 	[LAB_STOLEN]		= "stolen",
 	[LAB_FALLBACK]		= "fallback",
 	[LAB_FAILED]		= "failed",
@@ -44,6 +45,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_PUT_POOLED]	= "put_pooled",
 	[LAB_PUT_FREED]		= "put_freed",
 	[LAB_PUT_REJECTED]	= "put_rejected",
+	[LAB_PUT_DEFERRED]	= "put_deferred",
 	[LAB_CLEARED_INLINE]	= "cleared_inline",
 	[LAB_CLEARED_ON_PUT]	= "cleared_on_put",
 	[LAB_REFILL_RUNS]	= "refill_runs",
@@ -190,7 +192,7 @@ MODULE_PARM_DESC(debug,
 
 static int stats_show(struct seq_file *m, void *unused)
 {
-	unsigned long sum[LAB_NR_STATS] = { }, held = 0;
+	unsigned long sum[LAB_NR_STATS] = { }, held = 0, share = 0;
 	struct lab_cpu_snapshot snap;
 	unsigned int cpu, i;
 
@@ -199,10 +201,12 @@ static int stats_show(struct seq_file *m, void *unused)
 		for (i = 0; i < LAB_NR_STATS; i++)
 			sum[i] += snap.stat[i];
 		held += snap.level;
+		share += snap.share;
 	}
 	for (i = 0; i < LAB_NR_STATS; i++)
 		seq_printf(m, "%s %lu\n", stat_names[i], sum[i]);
 	seq_printf(m, "pages_held %lu\n", held);
+	seq_printf(m, "nmi_share %lu\n", share);
 	seq_printf(m, "pages_in_use %ld\n", (long)(sum[LAB_PAGES_ALLOCATED] -
 		   sum[LAB_PAGES_RELEASED] - held));
 	seq_printf(m, "capacity %lu\n",

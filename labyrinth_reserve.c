@@ -46,14 +46,32 @@
  * nothing.  Everything else, tracepoints included, is left to get_slow()
  * and put_slow().
  *
- * Nothing here runs in NMI context.  An NMI entry point would need a
- * reentrancy flag around the owner-only sections and would have to leave
- * the slow path, which locks and queues work, to a later call.
+ * NMI callers never enter the owner-only sections, which an NMI may
+ * interrupt anywhere: labyrinth_get() and labyrinth_put() send them to
+ * get_nmi() and put_nmi(), which use two structures of their own and
+ * nothing else of the pool:
+ *
+ *  share	a small stack of clean pages for NMI callers (LAB_NMI_MAX at
+ *		most, a quarter of the capacity), which the refill worker tops
+ *		up from the stash.  NMI callers push and pop with plain stores;
+ *		the worker, interrupts off on the owning CPU, with
+ *		cmpxchg_local() on a word that holds the count and a generation
+ *		that every change bumps, so that an NMI in between is seen.
+ *  deferred	lock-free lists (llist) of pages given back in NMI that the
+ *		share cannot take, and of pages whose release needs the page
+ *		allocator, which NMI callers (and hard-IRQ callers on
+ *		PREEMPT_RT) may not call.  The worker empties them.
+ *
+ * The worker is kicked through an irq_work, never directly: get and put
+ * call no workqueue, timer or scheduler function, whatever locks their
+ * caller holds.
  */
 #include <linux/cpu.h>
 #include <linux/highmem.h>
+#include <linux/irq_work.h>
 #include <linux/jump_label.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
@@ -72,6 +90,8 @@
 #define LAB_CLEAR_BATCH	16		/* returned pages cleared per round */
 #define LAB_DIRTY_MAX	32		/* returned pages waiting for the worker */
 #define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
+#define LAB_NMI_MAX	8		/* pages in the NMI share at most */
+#define LAB_SHARE_NR	0xffUL		/* share word: count, below the generation */
 #define LAB_GFP_FILL	(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)
 
 /**
@@ -99,6 +119,13 @@
  * @refill: the worker that clears, tops up and trims this pool
  * @retry_at: when the worker may allocate again after falling short
  *	(worker; lab_reserve_sync() resets it)
+ * @kick: queues @refill; any context may raise it, NMI included
+ * @share_word: pages in @share (the low bits) and a generation above them
+ * @share: clean pages for NMI callers (see the top of this file)
+ * @deferred: pages given back in NMI for the worker to pool
+ * @release: refused pages whose reference the worker drops
+ * @nmi_stat: event counters written in NMI only, summed with @stat
+ * @deferred_done: pages of @deferred the worker took (worker)
  */
 struct lab_cpu {
 	unsigned int nr_hot;
@@ -120,6 +147,14 @@ struct lab_cpu {
 
 	struct delayed_work refill;
 	unsigned long retry_at;
+	struct irq_work kick;
+
+	unsigned long share_word ____cacheline_aligned_in_smp;
+	struct page *share[LAB_NMI_MAX];
+	struct llist_head deferred;
+	struct llist_head release;
+	unsigned long nmi_stat[LAB_NR_STATS];
+	unsigned long deferred_done;
 };
 
 static struct lab_cpu __percpu *lab_cpus;
@@ -135,10 +170,29 @@ static unsigned int hot_max(unsigned int cap)
 	return min_t(unsigned int, cap, LAB_HOT_MAX);
 }
 
-/* The exact level; reads the stash's cache line. */
+static unsigned int share_nr(const struct lab_cpu *c)
+{
+	return READ_ONCE(c->share_word) & LAB_SHARE_NR;
+}
+
+/* Pages given back in NMI that the worker has not taken yet. */
+static unsigned int deferred_nr(const struct lab_cpu *c)
+{
+	return READ_ONCE(c->nmi_stat[LAB_PUT_DEFERRED]) -
+	       READ_ONCE(c->deferred_done);
+}
+
+/* The pages the NMI share keeps out of a pool of @cap pages. */
+static unsigned int share_target(unsigned int cap)
+{
+	return min_t(unsigned int, cap / 4, LAB_NMI_MAX);
+}
+
+/* The exact level; reads the stash's and the share's cache lines. */
 static unsigned int pool_level(const struct lab_cpu *c)
 {
-	return c->nr_hot + c->nr_dirty + READ_ONCE(c->nr_stash);
+	return c->nr_hot + c->nr_dirty + READ_ONCE(c->nr_stash) +
+	       share_nr(c) + deferred_nr(c);
 }
 
 /*
@@ -184,7 +238,7 @@ static void set_bounds(struct lab_cpu *c)
 {
 	unsigned int low = max(c->min_level, READ_ONCE(lab_low_watermark));
 	unsigned int rest = c->nr_dirty + c->stash_seen;
-	unsigned int cap = capacity();
+	unsigned int cap = capacity() - share_target(capacity());
 
 	c->get_min = low > rest ? low - rest : 0;
 	if (clear_needed() || cap <= rest)
@@ -194,16 +248,29 @@ static void set_bounds(struct lab_cpu *c)
 }
 
 /*
- * Run the refill worker soon.  If it is waiting out a backoff and returned
- * pages wait to be cleared, run it now: the backoff holds for allocating,
- * not for clearing.
+ * The irq_work behind kick_refill(), run on the CPU that raised it (in
+ * hard-IRQ context, or in a thread on PREEMPT_RT): run @c's refill worker
+ * soon.  If it is waiting out a backoff and returned pages wait to be
+ * cleared, run it now: the backoff holds for allocating, not for clearing.
+ */
+static void kick_fn(struct irq_work *work)
+{
+	struct lab_cpu *c = container_of(work, struct lab_cpu, kick);
+
+	if (!delayed_work_pending(&c->refill))
+		queue_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
+	else if ((READ_ONCE(c->nr_dirty) || !llist_empty(&c->deferred) ||
+		  !llist_empty(&c->release)) && timer_pending(&c->refill.timer))
+		mod_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
+}
+
+/*
+ * Have @c's refill worker run soon.  Any context, NMI included: the
+ * workqueue is called later, from kick_fn(), on this CPU.
  */
 static void kick_refill(struct lab_cpu *c)
 {
-	if (!delayed_work_pending(&c->refill))
-		queue_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
-	else if (c->nr_dirty && timer_pending(&c->refill.timer))
-		mod_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
+	irq_work_queue(&c->kick);
 }
 
 /* Called by the owner after it took a page: track the level, refill early. */
@@ -287,7 +354,7 @@ static struct page *take_dirty(struct lab_cpu *c)
  * Take one page from the stash of @v, CPU @cpu's pool, or NULL.  Only @v's
  * stash cache line is touched: its owner's fast path stays on its own.
  */
-static struct page *steal_from(struct lab_cpu *v, unsigned int cpu)
+static struct page *steal_from(struct lab_cpu *v)
 {
 	struct page *page = NULL;
 	unsigned long flags;
@@ -302,9 +369,8 @@ static struct page *steal_from(struct lab_cpu *v, unsigned int cpu)
 	list_del(&page->lru);
 
 	/* The victim may never take a page itself: refill it now. */
-	if (READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark) &&
-	    !delayed_work_pending(&v->refill))
-		queue_delayed_work_on(cpu, lab_wq, &v->refill, 0);
+	if (READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark))
+		kick_refill(v);
 	return page;
 }
 
@@ -325,7 +391,7 @@ static struct page *steal(struct lab_cpu *thief)
 			continue;
 		v = per_cpu_ptr(lab_cpus, cpu);
 		if (READ_ONCE(v->nr_stash))
-			page = steal_from(v, cpu);
+			page = steal_from(v);
 	}
 	return page;
 }
@@ -379,6 +445,118 @@ static struct page *fallback_alloc(enum lab_stat_item *src)
 	return page;
 }
 
+/*
+ * The lists of the deferred work link a page through page->lru, whose
+ * first word an llist_node takes.
+ */
+static struct llist_node *page_llnode(struct page *page)
+{
+	BUILD_BUG_ON(offsetof(struct list_head, next) != 0);
+	return (struct llist_node *)&page->lru;
+}
+
+static struct page *llnode_page(struct llist_node *node)
+{
+	return list_entry((struct list_head *)node, struct page, lru);
+}
+
+/* The share word after a change that leaves @nr pages. */
+static unsigned long share_word(unsigned long word, unsigned int nr)
+{
+	return ((word & ~LAB_SHARE_NR) + LAB_SHARE_NR + 1) | nr;
+}
+
+/*
+ * Worker, interrupts off on @c's CPU, or the pool idle: add @page to the
+ * NMI share unless it holds @max pages.  An NMI that changes the share
+ * between the read and the cmpxchg changes its generation: then again.
+ */
+static bool share_add(struct lab_cpu *c, struct page *page, unsigned int max)
+{
+	unsigned long word;
+	unsigned int nr;
+
+	do {
+		word = READ_ONCE(c->share_word);
+		nr = word & LAB_SHARE_NR;
+		if (nr >= max)
+			return false;
+		WRITE_ONCE(c->share[nr], page);
+	} while (cmpxchg_local(&c->share_word, word,
+			       share_word(word, nr + 1)) != word);
+	return true;
+}
+
+/*
+ * Worker, as share_add(), and the owner once the rest of the reserve is
+ * gone: take a page from the NMI share, or NULL.
+ */
+static struct page *share_take(struct lab_cpu *c)
+{
+	unsigned long word;
+	struct page *page;
+	unsigned int nr;
+
+	do {
+		word = READ_ONCE(c->share_word);
+		nr = word & LAB_SHARE_NR;
+		if (!nr)
+			return NULL;
+		page = READ_ONCE(c->share[nr - 1]);
+	} while (cmpxchg_local(&c->share_word, word,
+			       share_word(word, nr - 1)) != word);
+	return page;
+}
+
+/*
+ * labyrinth_get() in NMI: a page of this CPU's NMI share, or NULL.  Nothing
+ * interrupts an NMI on its CPU, so plain stores suffice here.
+ */
+static noinline struct page *get_nmi(void)
+{
+	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
+	unsigned long word = READ_ONCE(c->share_word);
+	unsigned int nr = word & LAB_SHARE_NR;
+	struct page *page;
+
+	if (!nr) {
+		c->nmi_stat[LAB_FAILED]++;
+		kick_refill(c);
+		return NULL;
+	}
+	page = c->share[nr - 1];
+	WRITE_ONCE(c->share_word, share_word(word, nr - 1));
+	c->nmi_stat[LAB_SERVED_NMI]++;
+	if (nr - 1 < LAB_NMI_MAX / 2)
+		kick_refill(c);
+	page_ref_unfreeze(page, 1);
+	lab_kasan_unpoison_page(page);
+	return page;
+}
+
+/*
+ * labyrinth_put() in NMI, of a page whose reference count is frozen: into
+ * the NMI share if it has room and pages need no clearing, else to the
+ * worker.
+ */
+static noinline void put_nmi(struct page *page)
+{
+	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
+	unsigned long word = READ_ONCE(c->share_word);
+	unsigned int nr = word & LAB_SHARE_NR;
+
+	if (nr < share_target(capacity()) && !clear_needed()) {
+		c->share[nr] = page;
+		WRITE_ONCE(c->share_word, share_word(word, nr + 1));
+		c->nmi_stat[LAB_PUT_POOLED]++;
+		return;
+	}
+	llist_add(page_llnode(page), &c->deferred);
+	WRITE_ONCE(c->nmi_stat[LAB_PUT_DEFERRED],
+		   c->nmi_stat[LAB_PUT_DEFERRED] + 1);
+	kick_refill(c);
+}
+
 /* Owner, interrupts off: a page from the local pool, or NULL. */
 static struct page *take_local(struct lab_cpu *c)
 {
@@ -411,12 +589,21 @@ static noinline struct page *get_slow(unsigned long ip)
 		local_irq_restore(flags);
 		src = LAB_STOLEN;
 		page = steal(c);
-		if (!page)
-			page = fallback_alloc(&src);
 		local_irq_save(flags);
 		c = this_cpu_ptr(lab_cpus);
-		if (src == LAB_FALLBACK)
-			atomic_long_inc(&c->allocated);
+		/* The NMI share is the pool's last pages, for anyone. */
+		if (!page) {
+			src = LAB_SERVED_LOCAL;
+			page = share_take(c);
+		}
+		if (!page) {
+			local_irq_restore(flags);
+			page = fallback_alloc(&src);
+			local_irq_save(flags);
+			c = this_cpu_ptr(lab_cpus);
+			if (src == LAB_FALLBACK)
+				atomic_long_inc(&c->allocated);
+		}
 	}
 	c->stat[src]++;
 	set_bounds(c);
@@ -454,6 +641,8 @@ struct page *labyrinth_get(void)
 	unsigned long flags;
 	struct lab_cpu *c;
 
+	if (unlikely(in_nmi()))
+		return get_nmi();
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
 	if (unlikely(c->nr_hot <= c->get_min || trace_labyrinth_get_enabled() ||
@@ -514,22 +703,33 @@ static noinline void put_refused(struct page *page, unsigned long ip)
 	const char *why;
 
 	why = lab_put_refusal(page, &what);
-	local_irq_save(flags);
-	c = this_cpu_ptr(lab_cpus);
-	c->stat[LAB_PUT_REJECTED]++;
+	if (in_nmi()) {
+		c = this_cpu_ptr(lab_cpus);
+		c->nmi_stat[LAB_PUT_REJECTED]++;
+	} else {
+		local_irq_save(flags);
+		c = this_cpu_ptr(lab_cpus);
+		c->stat[LAB_PUT_REJECTED]++;
+		trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
+		local_irq_restore(flags);
+	}
 	if (what == LAB_RELEASE)
 		atomic_long_inc(&c->released);
-	trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
-	local_irq_restore(flags);
 
 	lab_report_put(why, what, page, ip);
+	if (what == LAB_LEAVE)
+		return;
+	/* The last reference may free the page: the worker drops it then. */
+	if (in_nmi() || !allocator_allowed()) {
+		llist_add(page_llnode(page), &c->release);
+		kick_refill(c);
+		return;
+	}
 	if (what == LAB_RELEASE && static_branch_unlikely(&lab_debug_key))
 		lab_debug_untrack(page);
-	if (what != LAB_LEAVE) {
-		allocator_enter();
-		put_page(page);
-		allocator_exit();
-	}
+	allocator_enter();
+	put_page(page);
+	allocator_exit();
 }
 
 /* Owner, interrupts off: keep @page if the pool has room; say which. */
@@ -604,6 +804,10 @@ void labyrinth_put(struct page *page)
 		return;
 	}
 	lab_kasan_poison_page(page);
+	if (unlikely(in_nmi())) {
+		put_nmi(page);
+		return;
+	}
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
@@ -735,6 +939,86 @@ struct lab_refill {
 };
 
 /*
+ * Owner, interrupts off, stash_lock held: top up the NMI share from the
+ * stash, or trim it to its target (into the stash) after pages_per_cpu
+ * went down.
+ */
+static void share_fill(struct lab_cpu *c, unsigned int cap)
+{
+	unsigned int target = share_target(cap), moved = 0;
+	struct page *page;
+	LIST_HEAD(list);
+
+	while (share_nr(c) > target && (page = share_take(c))) {
+		list_add(&page->lru, &c->stash);
+		moved++;
+	}
+	set_stash(c, c->nr_stash + moved);
+	while (share_nr(c) < target && stash_take(c, &list, 1)) {
+		page = list_first_entry(&list, struct page, lru);
+		list_del(&page->lru);
+		if (!share_add(c, page, target)) {
+			list_add(&page->lru, &c->stash);
+			WRITE_ONCE(c->nr_stash, c->nr_stash + 1);
+			break;
+		}
+	}
+}
+
+/*
+ * Worker: take the pages given back in NMI into the stash, cleared if they
+ * must be, and drop the references of the refused pages that waited for a
+ * context where the page allocator may be called.
+ */
+static void drain_deferred(struct lab_cpu *c)
+{
+	struct llist_node *node = llist_del_all(&c->deferred), *next;
+	unsigned int nr = 0;
+	LIST_HEAD(list);
+
+	llist_for_each_safe(node, next, node) {
+		struct page *page = llnode_page(node);
+
+		/* Given back in NMI: no mark, no pattern to check. */
+		lab_debug_forget(page);
+		if (clear_needed())
+			clear_highpage(page);
+		list_add(&page->lru, &list);
+		nr++;
+	}
+	if (clear_needed())
+		c->stat[LAB_PAGES_CLEARED] += nr;
+	WRITE_ONCE(c->deferred_done, c->deferred_done + nr);
+	if (nr)
+		stash_add(c, &list, nr);
+
+	node = llist_del_all(&c->release);
+	llist_for_each_safe(node, next, node) {
+		struct page *page = llnode_page(node);
+
+		if (static_branch_unlikely(&lab_debug_key))
+			lab_debug_untrack(page);
+		put_page(page);
+	}
+}
+
+/* Worker: top up the NMI share from pages the worker just added. */
+static void refill_share(struct lab_cpu *c)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (smp_processor_id() == c->cpu) {
+		raw_spin_lock(&c->stash_lock);
+		share_fill(c, capacity());
+		c->stash_seen = c->nr_stash;
+		set_bounds(c);
+		raw_spin_unlock(&c->stash_lock);
+	}
+	local_irq_restore(flags);
+}
+
+/*
  * The owner's side of a refill round, in one interrupts-off section: take a
  * batch of the dirty list, trim what lies above capacity, and say how many
  * pages are missing.  Return: false if this worker no longer runs on @c's
@@ -759,15 +1043,21 @@ static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 	level = pool_level(c) + r->nr_dirty;
 	if (level > cap) {
 		unsigned int over = level - cap;
+		struct page *page;
 
 		over -= stash_take(c, &r->excess, over);
 		while (over && c->nr_hot) {
 			list_add(&c->hot[--c->nr_hot]->lru, &r->excess);
 			over--;
 		}
+		while (over && (page = share_take(c))) {
+			list_add(&page->lru, &r->excess);
+			over--;
+		}
 		atomic_long_add(level - cap - over, &c->released);
 		level = cap + over;
 	}
+	share_fill(c, cap);
 	c->stash_seen = c->nr_stash;
 	set_bounds(c);
 	raw_spin_unlock(&c->stash_lock);
@@ -806,6 +1096,7 @@ static void refill_fn(struct work_struct *work)
 
 	INIT_LIST_HEAD(&r.dirty);
 	INIT_LIST_HEAD(&r.excess);
+	drain_deferred(c);
 	do {
 		if (!refill_collect(c, &r))
 			return;
@@ -820,6 +1111,8 @@ static void refill_fn(struct work_struct *work)
 	if (time_after_eq(jiffies, READ_ONCE(c->retry_at))) {
 		got = fill(c, r.missing, &added);
 		c->stat[LAB_PAGES_REFILLED] += added;
+		if (added)
+			refill_share(c);
 		if (got < r.missing) {
 			c->stat[LAB_REFILL_FAILURES]++;
 			WRITE_ONCE(c->retry_at, jiffies + LAB_BACKOFF);
@@ -835,6 +1128,7 @@ static void refill_fn(struct work_struct *work)
 static void drain(struct lab_cpu *c)
 {
 	unsigned long flags, nr;
+	struct page *page;
 	LIST_HEAD(list);
 
 	raw_spin_lock_irqsave(&c->stash_lock, flags);
@@ -846,6 +1140,9 @@ static void drain(struct lab_cpu *c)
 	c->nr_dirty = 0;
 	while (c->nr_hot)
 		list_add(&c->hot[--c->nr_hot]->lru, &list);
+	while ((page = share_take(c)))
+		list_add(&page->lru, &list);
+	drain_deferred(c);
 	set_bounds(c);
 	nr = list_count_nodes(&list);
 	atomic_long_add(nr, &c->released);
@@ -867,11 +1164,16 @@ static void drain(struct lab_cpu *c)
 int lab_cpu_prepare(unsigned int cpu)
 {
 	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+	unsigned long flags;
 	unsigned int added;
 
 	fill(c, capacity() - pool_level(c), &added);
 	if (pool_level(c) < capacity() && !READ_ONCE(lab_live))
 		return -ENOMEM;
+	raw_spin_lock_irqsave(&c->stash_lock, flags);
+	share_fill(c, capacity());
+	c->stash_seen = c->nr_stash;
+	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
 	c->min_level = pool_level(c);
 	set_bounds(c);
 	return 0;
@@ -891,6 +1193,7 @@ int lab_cpu_dead(unsigned int cpu)
 {
 	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
 
+	irq_work_sync(&c->kick);
 	cancel_delayed_work_sync(&c->refill);
 	drain(c);
 	return 0;
@@ -938,11 +1241,13 @@ void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap)
 	unsigned int i;
 
 	for (i = 0; i < LAB_NR_STATS; i++)
-		snap->stat[i] = READ_ONCE(c->stat[i]);
+		snap->stat[i] = READ_ONCE(c->stat[i]) +
+				READ_ONCE(c->nmi_stat[i]);
 	snap->stat[LAB_PAGES_ALLOCATED] = atomic_long_read(&c->allocated);
 	snap->stat[LAB_PAGES_RELEASED] = atomic_long_read(&c->released);
+	snap->share = share_nr(c);
 	snap->level = READ_ONCE(c->nr_hot) + READ_ONCE(c->nr_dirty) +
-		      READ_ONCE(c->nr_stash);
+		      READ_ONCE(c->nr_stash) + snap->share + deferred_nr(c);
 	snap->min_level = READ_ONCE(c->min_level);
 }
 EXPORT_SYMBOL_IF_KUNIT(lab_reserve_snapshot);
@@ -988,6 +1293,9 @@ int lab_reserve_init(void)
 		c->cpu = cpu;
 		c->retry_at = jiffies;
 		INIT_DELAYED_WORK(&c->refill, refill_fn);
+		init_irq_work(&c->kick, kick_fn);
+		init_llist_head(&c->deferred);
+		init_llist_head(&c->release);
 	}
 	return 0;
 }
@@ -1004,6 +1312,8 @@ void lab_reserve_exit(void)
 	long allocated = 0, released = 0;
 	unsigned int cpu;
 
+	for_each_possible_cpu(cpu)
+		irq_work_sync(&per_cpu_ptr(lab_cpus, cpu)->kick);
 	for_each_possible_cpu(cpu)
 		cancel_delayed_work_sync(&per_cpu_ptr(lab_cpus, cpu)->refill);
 	destroy_workqueue(lab_wq);

@@ -511,11 +511,6 @@ static void init_cpus(void)
 
 static int __init demo_init(void)
 {
-	/* labyrinth does not serve hard-IRQ callers on PREEMPT_RT. */
-	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
-		pr_err("not supported on PREEMPT_RT\n");
-		return -EOPNOTSUPP;
-	}
 	demo_cpus = alloc_percpu(struct demo_cpu);
 	if (!demo_cpus)
 		return -ENOMEM;

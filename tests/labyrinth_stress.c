@@ -57,6 +57,8 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
+#include <asm/apic.h>
+#include <asm/nmi.h>
 
 #include "labyrinth.h"
 #include "labyrinth_test.h"
@@ -72,21 +74,23 @@ static const char * const mode_names[] = {
 	[MODE_GUARANTEE]	= "guarantee",
 };
 
-enum guarantee_part { PART_ALL, PART_ALONE };
+enum guarantee_part { PART_ALL, PART_ALONE, PART_NMI };
 
 static const char * const part_names[] = {
 	[PART_ALL]	= "all",
 	[PART_ALONE]	= "alone",
+	[PART_NMI]	= "nmi",
 };
 
 /*
- * The three users of each CPU, and the drain, which gives back the pages of
+ * The four users of each CPU, and the drain, which gives back the pages of
  * users that have stopped.
  */
 enum stress_ctx_id {
 	CTX_HARDIRQ,
 	CTX_SOFTIRQ,
 	CTX_PROCESS,
+	CTX_NMI,
 	NR_USERS,
 	CTX_DRAIN = NR_USERS,
 	NR_CTX
@@ -96,6 +100,7 @@ static const char * const ctx_names[NR_CTX] = {
 	[CTX_HARDIRQ]	= "hardirq",
 	[CTX_SOFTIRQ]	= "softirq",
 	[CTX_PROCESS]	= "process",
+	[CTX_NMI]	= "nmi",
 	[CTX_DRAIN]	= "drain",
 };
 
@@ -153,9 +158,11 @@ struct stress_ctx {
  * @hard: the hard-IRQ user
  * @soft: the softirq user
  * @thread: the process-context user, while the CPU is online
- * @inbox: pages other CPUs hand over, given back by @soft and @thread
+ * @inbox: pages other CPUs hand over, given back by @soft, @thread and
+ *	the NMI user
  * @held: pages the users of this CPU took and nobody gave back yet
  * @peak_held: highest @held seen (racy maximum: a statistic)
+ * @nmi_sent: NMIs sent to this CPU that its NMI user has not seen yet
  * @cpu: the CPU
  */
 struct stress_cpu {
@@ -166,6 +173,7 @@ struct stress_cpu {
 	struct llist_head inbox;
 	atomic_long_t held;
 	long peak_held;
+	atomic_t nmi_sent;
 	unsigned int cpu;
 };
 
@@ -174,8 +182,9 @@ struct stress_cpu {
  * @timer: the hard-IRQ timer that takes the pages
  * @pages: the pages taken, room for guarantee_slice
  * @taken: entries used in @pages
- * @hardirq: the take ran in hard-IRQ context
+ * @hardirq: the take ran in hard-IRQ context (in NMI, for the nmi part)
  * @together: every CPU of the run reached the start before BARRIER_MS
+ * @in_nmi: the take is for this CPU's NMI handler to make
  */
 struct guarantee_cpu {
 	struct hrtimer timer;
@@ -183,6 +192,7 @@ struct guarantee_cpu {
 	unsigned int taken;
 	bool hardirq;
 	bool together;
+	bool in_nmi;
 };
 
 /* What the last guarantee run found; under guarantee_lock. */
@@ -204,6 +214,7 @@ static unsigned int stress_reserve = 128;
 static bool stress_wait = true;
 
 static struct stress_cpu __percpu *stress_cpus;
+static bool stress_nmi_on;		/* the NMI handler is registered */
 static struct stress_ctx stress_drain;
 static struct cpumask stress_active;	/* CPUs whose users run */
 static enum cpuhp_state stress_hp_state;
@@ -225,6 +236,7 @@ static atomic_t guarantee_pending;
 static DECLARE_COMPLETION(guarantee_done);
 static DEFINE_MUTEX(guarantee_lock);
 static struct guarantee_result guarantee_last = { .part = -1 };
+static int guarantee_part_now;
 
 static struct dentry *stress_debugfs;
 
@@ -477,6 +489,13 @@ static void give_back_inbox(struct stress_cpu *s, struct stress_ctx *x)
 		give_back(x, virt_to_page(t));
 }
 
+/* Make @cpu's NMI user run: an NMI, wherever @cpu is. */
+static void send_nmi(unsigned int cpu)
+{
+	atomic_inc(&per_cpu_ptr(stress_cpus, cpu)->nmi_sent);
+	apic->send_IPI_mask(cpumask_of(cpu), NMI_VECTOR);
+}
+
 static enum hrtimer_restart hard_fn(struct hrtimer *timer)
 {
 	struct stress_cpu *s = container_of(timer, struct stress_cpu, hard);
@@ -485,8 +504,32 @@ static enum hrtimer_restart hard_fn(struct hrtimer *timer)
 	if (!in_hardirq() || smp_processor_id() != s->cpu)
 		bump(x, N_WRONG_CONTEXT);
 	take_batch(s, x);
+	if (READ_ONCE(stress_nmi_on))
+		send_nmi(next_cpu(s->cpu));
 	hrtimer_forward_now(timer, stress_period);
 	return HRTIMER_RESTART;
+}
+
+/*
+ * The NMI user: the NMIs the hard-IRQ user of the previous CPU sends land
+ * wherever this CPU is, in the other users' gets and puts included.  A CPU
+ * going down clears its bit in stress_active before it gives back what its
+ * users hold, and an NMI on it runs before or after that, never during.
+ */
+static int stress_nmi(unsigned int type, struct pt_regs *regs)
+{
+	struct stress_cpu *s = this_cpu_ptr(stress_cpus);
+	struct stress_ctx *x = &s->ctx[CTX_NMI];
+
+	if (atomic_dec_if_positive(&s->nmi_sent) < 0)
+		return NMI_DONE;
+	if (!cpumask_test_cpu(s->cpu, &stress_active))
+		return NMI_HANDLED;
+	if (!in_nmi())
+		bump(x, N_WRONG_CONTEXT);
+	take_batch(s, x);
+	give_back_inbox(s, x);
+	return NMI_HANDLED;
 }
 
 static enum hrtimer_restart soft_fn(struct hrtimer *timer)
@@ -606,11 +649,12 @@ static void print_summary(void)
 	for (id = 0; id < NR_CTX; id++)
 		sum_ctx(id, n[id]);
 	sum_all(t);
-	pr_info("%u CPUs, %u ms: ops hardirq %lu softirq %lu process %lu, failures %lu, double serves %lu, corrupted %lu, dirty served %lu, lost %ld\n",
+	pr_info("%u CPUs, %u ms: ops hardirq %lu softirq %lu process %lu nmi %lu, failures %lu, double serves %lu, corrupted %lu, dirty served %lu, lost %ld\n",
 		stress_nr_cpus, stress_duration_ms,
 		n[CTX_HARDIRQ][N_GETS] + n[CTX_HARDIRQ][N_PUTS],
 		n[CTX_SOFTIRQ][N_GETS] + n[CTX_SOFTIRQ][N_PUTS],
 		n[CTX_PROCESS][N_GETS] + n[CTX_PROCESS][N_PUTS],
+		n[CTX_NMI][N_GETS] + n[CTX_NMI][N_PUTS],
 		t[N_FAILURES], t[N_DOUBLE_SERVES], t[N_CORRUPTED],
 		t[N_DIRTY_SERVED], (long)(t[N_GETS] - t[N_PUTS]));
 }
@@ -625,6 +669,9 @@ static void finish_run(void)
 	unsigned int cpu;
 
 	cpuhp_remove_state(stress_hp_state);
+	/* No timer sends NMIs now; this waits for the handlers running. */
+	WRITE_ONCE(stress_nmi_on, false);
+	unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
 	for_each_possible_cpu(cpu)
 		give_back_all(per_cpu_ptr(stress_cpus, cpu));
 	WRITE_ONCE(stress_running, false);
@@ -650,9 +697,17 @@ static int start_run(void)
 
 	stress_period = ns_to_ktime((u64)stress_interval_us * NSEC_PER_USEC);
 	WRITE_ONCE(stress_running, true);
+	ret = register_nmi_handler(NMI_LOCAL, stress_nmi, 0, KBUILD_MODNAME);
+	if (ret) {
+		WRITE_ONCE(stress_running, false);
+		return ret;
+	}
+	WRITE_ONCE(stress_nmi_on, true);
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "labyrinth_stress:online",
 				stress_cpu_online, stress_cpu_offline);
 	if (ret < 0) {
+		WRITE_ONCE(stress_nmi_on, false);
+		unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
 		WRITE_ONCE(stress_running, false);
 		return ret;
 	}
@@ -660,7 +715,7 @@ static int start_run(void)
 	stress_nr_cpus = num_online_cpus();
 	schedule_delayed_work(&stress_finish,
 			      msecs_to_jiffies(stress_duration_ms));
-	pr_info("%u CPUs, %u pages every %u us in hard-IRQ, softirq and process context, for %u ms\n",
+	pr_info("%u CPUs, %u pages every %u us in hard-IRQ, softirq, process and NMI context, for %u ms\n",
 		stress_nr_cpus, stress_batch, stress_interval_us,
 		stress_duration_ms);
 	return 0;
@@ -774,17 +829,52 @@ static bool wait_for_all(void)
 	return true;
 }
 
-/* Hard-IRQ context: take pages until labyrinth_get() fails. */
+/* Take pages until labyrinth_get() fails. */
+static void guarantee_take(struct guarantee_cpu *g)
+{
+	struct page *page;
+
+	while (g->taken < guarantee_slice && (page = labyrinth_get()))
+		g->pages[g->taken++] = page;
+}
+
+/* The nmi part: the take, in the NMI the timer below sends to its CPU. */
+static int guarantee_nmi(unsigned int type, struct pt_regs *regs)
+{
+	struct guarantee_cpu *g = this_cpu_ptr(guarantee_cpus);
+
+	if (!READ_ONCE(g->in_nmi))
+		return NMI_DONE;
+	g->hardirq = in_nmi();
+	guarantee_take(g);
+	WRITE_ONCE(g->in_nmi, false);
+	return NMI_HANDLED;
+}
+
+/*
+ * Hard-IRQ context: take pages until labyrinth_get() fails, or for the
+ * nmi part have this CPU's NMI handler do it and wait for it (an NMI is
+ * taken at once, interrupts off or not).
+ */
 static enum hrtimer_restart guarantee_fn(struct hrtimer *timer)
 {
 	struct guarantee_cpu *g = container_of(timer, struct guarantee_cpu,
 					       timer);
-	struct page *page;
+	ktime_t deadline;
 
 	g->hardirq = in_hardirq();
 	g->together = wait_for_all();
-	while (g->taken < guarantee_slice && (page = labyrinth_get()))
-		g->pages[g->taken++] = page;
+	if (guarantee_part_now == PART_NMI) {
+		g->hardirq = false;
+		WRITE_ONCE(g->in_nmi, true);
+		apic->send_IPI_mask(cpumask_of(smp_processor_id()), NMI_VECTOR);
+		deadline = ktime_add_ms(ktime_get(), BARRIER_MS);
+		while (READ_ONCE(g->in_nmi) && ktime_before(ktime_get(), deadline))
+			cpu_relax();
+		WRITE_ONCE(g->in_nmi, false);
+	} else {
+		guarantee_take(g);
+	}
 	if (atomic_dec_and_test(&guarantee_pending))
 		complete(&guarantee_done);
 	return HRTIMER_NORESTART;
@@ -859,8 +949,9 @@ static int run_guarantee(int part)
 
 	memset(r, 0, sizeof(*r));
 	r->part = part;
+	guarantee_part_now = part;
 	cpus_read_lock();
-	if (part == PART_ALL)
+	if (part != PART_ALONE)
 		cpumask_copy(&r->cpus, cpu_online_mask);
 	else if (cpu_online(0))
 		cpumask_copy(&r->cpus, cpumask_of(0));
@@ -872,8 +963,9 @@ static int run_guarantee(int part)
 
 	r->expected = (unsigned long)stress_reserve * cpumask_weight(&r->cpus);
 	count_and_give_back(r);
-	pr_info("guarantee, %s: took %lu pages in hard-IRQ context on %u CPU(s), reserve %lu, %lu served twice%s\n",
-		part_names[part], r->taken, cpumask_weight(&r->cpus),
+	pr_info("guarantee, %s: took %lu pages in %s context on %u CPU(s), reserve %lu, %lu served twice%s\n",
+		part_names[part], r->taken,
+		part == PART_NMI ? "NMI" : "hard-IRQ", cpumask_weight(&r->cpus),
 		r->expected, r->duplicates,
 		r->together ? "" : ", not all at once");
 	return 0;
@@ -956,6 +1048,7 @@ static int guarantee_init(void)
 {
 	struct guarantee_cpu *g;
 	unsigned int cpu;
+	int ret;
 
 	guarantee_slice = stress_reserve * num_possible_cpus() + 1;
 	guarantee_cpus = alloc_percpu(struct guarantee_cpu);
@@ -974,6 +1067,11 @@ static int guarantee_init(void)
 		hrtimer_init(&g->timer, CLOCK_MONOTONIC,
 			     HRTIMER_MODE_REL_PINNED_HARD);
 		g->timer.function = guarantee_fn;
+	}
+	ret = register_nmi_handler(NMI_LOCAL, guarantee_nmi, 0, KBUILD_MODNAME);
+	if (ret) {
+		guarantee_free();
+		return ret;
 	}
 	create_debugfs();
 	debugfs_create_file("guarantee", 0200, stress_debugfs, NULL,
@@ -1008,11 +1106,6 @@ err_debugfs:
 
 static int __init labyrinth_stress_init(void)
 {
-	/* labyrinth does not serve hard-IRQ callers on PREEMPT_RT. */
-	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
-		pr_err("not supported on PREEMPT_RT\n");
-		return -EOPNOTSUPP;
-	}
 	return stress_mode == MODE_STRESS ? stress_init() : guarantee_init();
 }
 module_init(labyrinth_stress_init);
@@ -1024,6 +1117,7 @@ static void __exit labyrinth_stress_exit(void)
 		stop_run();
 		free_percpu(stress_cpus);
 	} else {
+		unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
 		guarantee_free();
 	}
 }

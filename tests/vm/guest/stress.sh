@@ -151,7 +151,7 @@ stress_disturb() {
 stress_check_results() {
 	local ctx sum=0
 
-	for ctx in hardirq softirq process; do
+	for ctx in hardirq softirq process nmi; do
 		[ "$(stress_res ${ctx}_gets)" -gt 0 ] || sum=$((sum + 1))
 	done
 	check stress_every_context_took_pages [ $sum = 0 ]
@@ -214,6 +214,7 @@ stress_print_table() {
 	stress_ctx_row hard-IRQ hardirq
 	stress_ctx_row softirq softirq
 	stress_ctx_row process process
+	stress_ctx_row NMI nmi
 	stress_ctx_row "end of run (drain)" drain
 	stress_table ""
 	stress_table "| | |"
@@ -221,6 +222,7 @@ stress_print_table() {
 	stress_table "| min level per CPU (cpu 1: since its last online) | $(stress_per_cpu 4) |"
 	stress_table "| peak pages held by the stress per CPU | $(stress_per_cpu_held) |"
 	stress_table "| labyrinth served local / stolen / fallback / failed | $(labstat served_local) / $(labstat stolen) / $(labstat fallback) / $(labstat failed) |"
+	stress_table "| labyrinth served in NMI / puts in NMI left to the worker | $(labstat served_nmi) / $(labstat put_deferred) |"
 	stress_table "| refill runs / refill failures | $(labstat refill_runs) / $(labstat refill_failures) |"
 	stress_table "| CPU 1 hotplug cycles | $stress_cycles |"
 	stress_table "| resizes (pages_per_cpu 512/128, low_watermark 16/64) | $stress_resizes |"
@@ -319,6 +321,35 @@ guarantee_from_full() {
 	fi
 }
 
+# stress_print_guarantee_nmi TAKEN SHARE: the NMI guarantee's line.
+stress_print_guarantee_nmi() {
+	stress_table ""
+	stress_table "NMI guarantee: with every page allocation failing, the NMI handlers of $(nproc) CPUs took $1 pages at once (NMI share: $2)."
+}
+
+# guarantee_nmi: every CPU's NMI handler takes pages, all at once, while
+# the page allocator fails every request: it gets the whole NMI share of
+# its CPU, and never asks the allocator.  Pools full before.
+guarantee_nmi() {
+	local share taken
+
+	if ! stress_pools_full; then
+		fail guarantee_nmi_pools_full_before "$(cat "$STRESS_CPUS")"
+		return
+	fi
+	share=$(labstat nmi_share)
+	if ! guarantee_part nmi; then
+		fail guarantee_nmi_runs "write of 'nmi' failed"
+		return
+	fi
+	taken=$(stress_res guarantee_taken)
+	stress_both guarantee_nmi_takes_whole_share \
+		"took $taken in NMI, share $share" "$taken = $share" "$share -gt 0"
+	check guarantee_nmi_no_page_twice [ "$(stress_res guarantee_duplicates)" = 0 ]
+	check guarantee_nmi_in_nmi_at_once [ "$(stress_res guarantee_not_hardirq)" = 0 ]
+	stress_print_guarantee_nmi "$taken" "$share"
+}
+
 # After the take the pools are short and their workers failed: with no
 # parameter write (that would refill synchronously) the workers' retries,
 # every 100 ms, must restore every pool within 10 s.
@@ -358,6 +389,8 @@ guarantee_run() {
 	rf=$(labstat refill_failures)
 	guarantee_from_full cpu0_alone alone -ge
 	guarantee_refill_check "$rf"
+	guarantee_nmi
+	stress_settle
 	check guarantee_rmmod_stress_module rmmod labyrinth_stress
 	stress_settle
 	check guarantee_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
