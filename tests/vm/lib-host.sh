@@ -6,7 +6,8 @@ PKGS_DEMO=(qemu-system-x86 busybox-static linux-image-amd64
 	   linux-headers-amd64 build-essential cpio kmod rsync python3
 	   linux-source-6.12 xz-utils)
 PKGS_CHECK=("${PKGS_DEMO[@]}" bc bison flex libelf-dev libssl-dev ccache
-	    sparse dwarves dkms coccinelle ocaml-nox openssl)
+	    sparse dwarves dkms coccinelle ocaml-nox openssl
+	    linux-image-rt-amd64 linux-headers-rt-amd64)
 
 # Console lines that fail a run, whatever the tests said.
 REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|Invalid wait context|general protection|detected stalls?|self-detected stall|blocked for more than|soft lockup|workqueue lockup|ODEBUG|Bad page|Call Trace:'

@@ -65,6 +65,8 @@ DISTRO_SKIPS='^(kunit_suite|guarantee_run|load_fails_with_enomem_when_fill_fails
 # init_on_free.
 TEST_SKIPS='^dkms_built_module$|^labyrinth\.put_pools_page_as_is_when_init_off$'
 TEST_SKIPS_INIT_OFF='^dkms_built_module$|^labyrinth\.served_pages_are_cleared_when_init_on_alloc_or_free$'
+# Debian's RT kernel: as Debian's, and DKMS builds for the standard one.
+DISTRO_RT_SKIPS='^(dkms_built_module|kunit_suite|guarantee_run|load_fails_with_enomem_when_fill_fails|cpu_online_while_allocations_fail|unload_while_refill_backs_off|stress_fault_injection)$'
 
 check_boots() {
 	local k=$ktree/arch/x86/boot/bzImage d=$dtree/arch/x86/boot/bzImage
@@ -82,10 +84,14 @@ check_boots() {
 	LAB_APPEND="kasan_multi_shot" \
 	LAB_EXPECT_REPORT='BUG: KASAN: use-after-free in write_after_put' \
 		boot_and_judge d612-uaf debug612 "$d" uaf
+	LAB_SKIPS=$TEST_SKIPS
+	boot_and_judge r612 rt612 "$rtree/arch/x86/boot/bzImage" check
 	LAB_SKIPS=$DISTRO_SKIPS
 	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
 	LAB_APPEND="init_on_alloc=0" \
 		boot_and_judge deb61-ioa0 distro "$DISTRO_IMAGE" check
+	LAB_SKIPS=$DISTRO_RT_SKIPS
+	boot_and_judge deb61rt distro-rt "$rt_image" check
 }
 
 case $mode in
@@ -101,12 +107,19 @@ check)
 	fi
 	say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak, wait-context and object checks)"
 	dtree=$("$vm/kernel.sh" debug)
+	say "building the 6.12 test kernel (PREEMPT_RT flavour: lockdep, raw lock nesting, atomic sleep checks)"
+	rtree=$("$vm/kernel.sh" rt)
+	distro_kernel rt
+	rt_kdir=$DISTRO_KDIR
+	rt_image=$DISTRO_IMAGE
 	distro_kernel
 	build_modules test612 "$ktree"
 	build_modules debug612 "$dtree"
+	build_modules rt612 "$rtree"
 	build_modules distro "$DISTRO_KDIR"
+	build_modules distro-rt "$rt_kdir"
 	install_tests distro
-	for name in test612 debug612 distro; do
+	for name in test612 debug612 rt612 distro distro-rt; do
 		make_initramfs "$name"
 	done
 	check_boots
