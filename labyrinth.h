@@ -13,9 +13,12 @@
  *   1. the local CPU's pool - no lock, no atomic instruction, no cache line
  *      shared with other CPUs;
  *   2. the stash of another CPU (stealing, under that CPU's stash lock);
- *   3. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
+ *   3. the local CPU's NMI share (below), the pool's last pages;
+ *   4. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
  *      parameter is on and the page allocator may be called here (on
- *      PREEMPT_RT not in hard-IRQ context or with interrupts off);
+ *      PREEMPT_RT not in hard-IRQ context, with interrupts off or under a
+ *      raw spinlock: there the fallback is skipped and counted in
+ *      fallback_skipped);
  *
  * and only then fails.  A pool that falls below "low_watermark" is topped up
  * to "pages_per_cpu" by a per-CPU worker in process context.  The worker may
@@ -23,8 +26,24 @@
  * and retries.
  *
  * Contexts: labyrinth_get() and labyrinth_put() may be called from process,
- * softirq and hard-IRQ context, with interrupts enabled or disabled and under
- * spinlocks.  They never sleep.
+ * softirq, hard-IRQ and (on x86-64) NMI context, with interrupts enabled
+ * or disabled and under any lock, raw spinlocks included, on standard and
+ * PREEMPT_RT kernels alike (on RT, HRTIMER_MODE_*_HARD callbacks and other
+ * true hard-IRQ code included).  They never sleep, and never call the
+ * workqueue, timer or scheduler code: the refill worker is kicked through
+ * an irq_work.  They call the page allocator only for the fallback and to
+ * free a page the pool has no room for, never inside labyrinth's own
+ * interrupts-off sections, and not at all in NMI or where PREEMPT_RT
+ * forbids it.  Excluded callers: the page allocator itself (its own locks
+ * held), and code that labyrinth's fallback or frees would re-enter.
+ *
+ * NMI: a get in NMI is served only by the CPU's NMI share, a small stack
+ * of pages (a quarter of pages_per_cpu, at most 8) that the refill worker
+ * keeps full; it never steals, never calls the allocator, and returns NULL
+ * once the share is empty.  A put in NMI goes back to the share, or waits
+ * on a lock-free list for the worker (put_deferred).  Refused pages given
+ * back in NMI are released by the worker.  The debug parameter neither
+ * fills nor checks pages given back or taken in NMI.
  *
  * Pages returned with labyrinth_put() are cleared by the worker before they
  * are handed out again whenever the kernel runs with init_on_alloc or
@@ -51,11 +70,6 @@
  * holds pages.  A page given back twice after it was served again to
  * another user cannot be told from a legitimate put.
  *
- * Limitations:
- *
- *  - Not callable from NMI context.
- *  - On PREEMPT_RT, hard-IRQ callers are not supported.
- *
  * Counters are in /sys/kernel/debug/labyrinth/{stats,cpus}.
  */
 #ifndef _LABYRINTH_H
@@ -69,7 +83,7 @@ void labyrinth_put(struct page *page);
 /**
  * labyrinth() - take one page from the reserve and return its address
  *
- * Context: Any context but NMI.  Never sleeps.
+ * Context: Any context (NMI: see above).  Never sleeps.
  * Return: the kernel virtual address of an order-0 page, or NULL when the
  * reserve and the fallback are both exhausted.  Give it back with
  * labyrinth_free().
@@ -85,7 +99,7 @@ static inline void *labyrinth(void)
  * labyrinth_free() - give back a page obtained with labyrinth()
  * @addr: the address labyrinth() returned, or NULL (then nothing happens)
  *
- * Context: Any context but NMI.  Never sleeps.
+ * Context: Any context.  Never sleeps.
  */
 static inline void labyrinth_free(void *addr)
 {

@@ -527,10 +527,13 @@ static noinline struct page *get_nmi(void)
 	page = c->share[nr - 1];
 	WRITE_ONCE(c->share_word, share_word(word, nr - 1));
 	c->nmi_stat[LAB_SERVED_NMI]++;
-	if (nr - 1 < LAB_NMI_MAX / 2)
+	if (2 * (nr - 1) < share_target(capacity()))
 		kick_refill(c);
 	page_ref_unfreeze(page, 1);
 	lab_kasan_unpoison_page(page);
+	/* debug neither tracks nor checks NMI callers' pages. */
+	if (static_branch_unlikely(&lab_debug_key))
+		lab_debug_forget(page);
 	return page;
 }
 
@@ -545,6 +548,8 @@ static noinline void put_nmi(struct page *page)
 	unsigned long word = READ_ONCE(c->share_word);
 	unsigned int nr = word & LAB_SHARE_NR;
 
+	if (static_branch_unlikely(&lab_debug_key))
+		lab_debug_forget(page);
 	if (nr < share_target(capacity()) && !clear_needed()) {
 		c->share[nr] = page;
 		WRITE_ONCE(c->share_word, share_word(word, nr + 1));
@@ -629,8 +634,9 @@ static noinline struct page *get_slow(unsigned long ip)
  * fallback parameter is on) by alloc_page(GFP_ATOMIC | __GFP_NOWARN).
  * Taking a pool below low_watermark schedules its refill.
  *
- * Context: Any context but NMI: process, softirq or hard-IRQ, interrupts
- * enabled or disabled, spinlocks held.  Never sleeps.
+ * Context: Any context: process, softirq, hard-IRQ or NMI (served by the
+ * NMI share only), interrupts enabled or disabled, any lock held.  Never
+ * sleeps.
  * Return: a page with a reference count of one, to be given back with
  * labyrinth_put() (or freed with __free_page()), or NULL when every source
  * is exhausted.
@@ -788,9 +794,10 @@ static noinline void put_slow(struct page *page, unsigned long ip)
  * freed otherwise.  A page labyrinth may not own, or one already given
  * back, is left untouched; a shared, pfmemalloc or compound page loses the
  * caller's reference.  Either is counted as rejected and reported once per
- * call site (see labyrinth.h).
+ * call site (see labyrinth.h).  In NMI the page goes to the NMI share or
+ * waits for the refill worker.
  *
- * Context: Any context but NMI.  Never sleeps.
+ * Context: Any context.  Never sleeps.
  */
 void labyrinth_put(struct page *page)
 {
@@ -979,7 +986,7 @@ static void drain_deferred(struct lab_cpu *c)
 	llist_for_each_safe(node, next, node) {
 		struct page *page = llnode_page(node);
 
-		/* Given back in NMI: no mark, no pattern to check. */
+		/* Given back in NMI: no pattern to check, no mark to trust. */
 		lab_debug_forget(page);
 		if (clear_needed())
 			clear_highpage(page);
