@@ -196,14 +196,14 @@ static unsigned int pool_level(const struct lab_cpu *c)
 }
 
 /*
- * The level as the owner last saw it, from its own cache line only: what
- * the slow paths and the fast path's bounds judge by.  It may overstate the
- * level after a theft, and the thief then schedules the victim's refill
- * itself.
+ * The level as the owner last saw it, from cache lines only its own CPU
+ * writes (the NMI share's included): what the slow paths and the fast
+ * path's bounds judge by.  It may overstate the level after a theft, and
+ * the thief then schedules the victim's refill itself.
  */
 static unsigned int level_seen(const struct lab_cpu *c)
 {
-	return c->nr_hot + c->nr_dirty + c->stash_seen;
+	return c->nr_hot + c->nr_dirty + c->stash_seen + share_nr(c);
 }
 
 /* nr_stash changed under stash_lock, by the owner or with the pool idle. */
@@ -237,8 +237,8 @@ static bool clear_needed(void)
 static void set_bounds(struct lab_cpu *c)
 {
 	unsigned int low = max(c->min_level, READ_ONCE(lab_low_watermark));
-	unsigned int rest = c->nr_dirty + c->stash_seen;
-	unsigned int cap = capacity() - share_target(capacity());
+	unsigned int rest = c->nr_dirty + c->stash_seen + share_nr(c);
+	unsigned int cap = capacity();
 
 	c->get_min = low > rest ? low - rest : 0;
 	if (clear_needed() || cap <= rest)
@@ -562,12 +562,18 @@ static noinline void put_nmi(struct page *page)
 	kick_refill(c);
 }
 
-/* Owner, interrupts off: a page from the local pool, or NULL. */
+/*
+ * Owner, interrupts off: a page from the local pool, or NULL.  The NMI
+ * share is the pool's last pages, for anyone.
+ */
 static struct page *take_local(struct lab_cpu *c)
 {
+	struct page *page;
+
 	if (c->nr_hot || reload_hot(c))
 		return c->hot[--c->nr_hot];
-	return take_dirty(c);
+	page = take_dirty(c);
+	return page ? page : share_take(c);
 }
 
 /*
@@ -594,21 +600,12 @@ static noinline struct page *get_slow(unsigned long ip)
 		local_irq_restore(flags);
 		src = LAB_STOLEN;
 		page = steal(c);
+		if (!page)
+			page = fallback_alloc(&src);
 		local_irq_save(flags);
 		c = this_cpu_ptr(lab_cpus);
-		/* The NMI share is the pool's last pages, for anyone. */
-		if (!page) {
-			src = LAB_SERVED_LOCAL;
-			page = share_take(c);
-		}
-		if (!page) {
-			local_irq_restore(flags);
-			page = fallback_alloc(&src);
-			local_irq_save(flags);
-			c = this_cpu_ptr(lab_cpus);
-			if (src == LAB_FALLBACK)
-				atomic_long_inc(&c->allocated);
-		}
+		if (src == LAB_FALLBACK)
+			atomic_long_inc(&c->allocated);
 	}
 	c->stat[src]++;
 	set_bounds(c);
