@@ -208,7 +208,7 @@ static noinline int misuse_shared(void)
 	count = page_ref_count(page);
 	put_page(page);
 	return count == 1 ? 0 :
-	       misuse_failed("the put of a shared page did not drop exactly the caller's reference");
+	       misuse_failed("a shared page lost more or less than one reference");
 }
 
 /* A compound page: the caller's reference is dropped, which frees it. */
