@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernels labyrinth builds against (Debian 12's
- * 6.1, 6.12), kept here as kernel-version checks so that the code
- * elsewhere calls one name.  Nothing here is part of the public contract.
+ * Differences between the kernels labyrinth and its test modules build
+ * against (Debian 12's 6.1 and 6.12, Debian 13 backports' 7.3), kept here
+ * as kernel-version checks so that the code elsewhere calls one name.
+ * Nothing here is part of the public contract.
  */
 #ifndef _LABYRINTH_COMPAT_H
 #define _LABYRINTH_COMPAT_H
 
+#include <linux/gfp.h>
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/poison.h>
 #include <linux/shrinker.h>
@@ -44,6 +47,53 @@ static inline bool lab_page_is_pp(struct page *page)
 static inline bool lab_page_mapped(struct page *page)
 {
 	return atomic_read(&page->_mapcount) >= 0;
+}
+
+/**
+ * lab_alloc_pages_bulk_node() - allocate order-0 pages on a node in bulk
+ * @gfp: allocation flags
+ * @nid: the node
+ * @nr: entries of @pages to fill
+ * @pages: the array; NULL entries are filled, others left alone
+ *
+ * alloc_pages_bulk_array_node() became alloc_pages_bulk_node() in 6.14.
+ *
+ * Context: As @gfp allows.
+ * Return: the number of entries of @pages that hold a page.
+ */
+static inline unsigned long lab_alloc_pages_bulk_node(gfp_t gfp, int nid,
+						      unsigned long nr,
+						      struct page **pages)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+	return alloc_pages_bulk_node(gfp, nid, nr, pages);
+#else
+	return alloc_pages_bulk_array_node(gfp, nid, nr, pages);
+#endif
+}
+
+/**
+ * lab_hrtimer_setup() - initialise an hrtimer and its callback
+ * @timer: the timer
+ * @fn: its callback
+ * @clock: the clock
+ * @mode: the mode
+ *
+ * hrtimer_setup() (6.13) replaced hrtimer_init() and the separate store of
+ * the callback, which 6.15 removed.
+ *
+ * Context: Any context.
+ */
+static inline void lab_hrtimer_setup(struct hrtimer *timer,
+				     enum hrtimer_restart (*fn)(struct hrtimer *),
+				     clockid_t clock, enum hrtimer_mode mode)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+	hrtimer_setup(timer, fn, clock, mode);
+#else
+	hrtimer_init(timer, clock, mode);
+	timer->function = fn;
+#endif
 }
 
 /**

@@ -916,7 +916,7 @@ static unsigned int fill(struct lab_cpu *c, unsigned int want,
 		LIST_HEAD(list);
 
 		nr = min_t(unsigned int, want - done, LAB_FILL_CHUNK);
-		got = alloc_pages_bulk_array_node(LAB_GFP_FILL, nid, nr, pages);
+		got = lab_alloc_pages_bulk_node(LAB_GFP_FILL, nid, nr, pages);
 		atomic_long_add(got, &c->allocated);
 		for (i = 0, frozen = 0; i < nr; i++) {
 			if (!pages[i])

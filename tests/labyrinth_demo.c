@@ -500,9 +500,8 @@ static void init_cpus(void)
 	for_each_possible_cpu(cpu) {
 		d = per_cpu_ptr(demo_cpus, cpu);
 		d->cpu = cpu;
-		hrtimer_init(&d->timer, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_HARD);
-		d->timer.function = tick_fn;
+		lab_hrtimer_setup(&d->timer, tick_fn, CLOCK_MONOTONIC,
+				  HRTIMER_MODE_REL_PINNED_HARD);
 		init_llist_head(&d->inbox);
 		INIT_LIST_HEAD(&d->hoard);
 		INIT_WORK(&d->work, return_fn);

@@ -705,8 +705,8 @@ static void get_put_in_hardirq_hrtimer(struct kunit *test)
 	struct lab_ctx_test *x = ctx_test_alloc(test);
 	bool ran;
 
-	hrtimer_init(&x->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-	x->timer.function = hardirq_get_put;
+	lab_hrtimer_setup(&x->timer, hardirq_get_put, CLOCK_MONOTONIC,
+			  HRTIMER_MODE_REL_HARD);
 	hrtimer_start(&x->timer, ns_to_ktime(100 * NSEC_PER_USEC),
 		      HRTIMER_MODE_REL_HARD);
 	ran = wait_ran(x);

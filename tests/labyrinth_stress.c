@@ -61,6 +61,7 @@
 #include <asm/nmi.h>
 
 #include "labyrinth.h"
+#include "labyrinth_compat.h"
 #include "labyrinth_test.h"
 
 #define STRESS_MAGIC	0x4c616273	/* in the tag of every held page */
@@ -731,12 +732,10 @@ static void init_stress_cpus(void)
 		s->cpu = cpu;
 		for (id = 0; id < NR_USERS; id++)
 			s->ctx[id].owner = cpu * NR_USERS + id;
-		hrtimer_init(&s->hard, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_HARD);
-		s->hard.function = hard_fn;
-		hrtimer_init(&s->soft, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_SOFT);
-		s->soft.function = soft_fn;
+		lab_hrtimer_setup(&s->hard, hard_fn, CLOCK_MONOTONIC,
+				  HRTIMER_MODE_REL_PINNED_HARD);
+		lab_hrtimer_setup(&s->soft, soft_fn, CLOCK_MONOTONIC,
+				  HRTIMER_MODE_REL_PINNED_SOFT);
 		init_llist_head(&s->inbox);
 		atomic_long_set(&s->held, 0);
 	}
@@ -1064,9 +1063,8 @@ static int guarantee_init(void)
 	for_each_possible_cpu(cpu) {
 		g = per_cpu_ptr(guarantee_cpus, cpu);
 		g->pages = guarantee_pages + (size_t)cpu * guarantee_slice;
-		hrtimer_init(&g->timer, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_HARD);
-		g->timer.function = guarantee_fn;
+		lab_hrtimer_setup(&g->timer, guarantee_fn, CLOCK_MONOTONIC,
+				  HRTIMER_MODE_REL_PINNED_HARD);
 	}
 	ret = register_nmi_handler(NMI_LOCAL, guarantee_nmi, 0, KBUILD_MODNAME);
 	if (ret) {
