@@ -288,7 +288,7 @@ void lab_debug_put(struct page *page, unsigned long ip)
 	kasan_disable_current();
 	memset(page_address(page), LAB_DEBUG_FILL, PAGE_SIZE);
 	kasan_enable_current();
-	page->index = LAB_DEBUG_MAGIC ^ ip;
+	lab_page_index(page) = LAB_DEBUG_MAGIC ^ ip;
 	set_page_private(page, ip);
 }
 
@@ -303,7 +303,7 @@ void lab_debug_put(struct page *page, unsigned long ip)
  */
 void lab_debug_forget(struct page *page)
 {
-	page->index = 0;
+	lab_page_index(page) = 0;
 	set_page_private(page, 0);
 }
 
@@ -324,7 +324,7 @@ bool lab_debug_check(struct page *page, unsigned long taker)
 	unsigned long putter = page_private(page);
 	u8 val = 0;
 
-	if (!putter || page->index != (LAB_DEBUG_MAGIC ^ putter))
+	if (!putter || lab_page_index(page) != (LAB_DEBUG_MAGIC ^ putter))
 		return false;
 	lab_debug_forget(page);
 	/* The page may still be poisoned for KASAN: this is no use. */

@@ -11,7 +11,9 @@
 #include <linux/gfp.h>
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/poison.h>
+#include <linux/shmem_fs.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/version.h>
@@ -48,6 +50,16 @@ static inline bool lab_page_mapped(struct page *page)
 {
 	return atomic_read(&page->_mapcount) >= 0;
 }
+
+/*
+ * lab_page_index() - the page's index word, which labyrinth's debug mark
+ * uses while the page is pooled; 6.16 renamed page->index __folio_index.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define lab_page_index(page)	((page)->__folio_index)
+#else
+#define lab_page_index(page)	((page)->index)
+#endif
 
 /**
  * lab_alloc_pages_bulk_node() - allocate order-0 pages on a node in bulk
@@ -95,6 +107,37 @@ static inline void lab_hrtimer_setup(struct hrtimer *timer,
 	timer->function = fn;
 #endif
 }
+
+/**
+ * lab_shmem_file_setup() - an unlinked shmem file, for tests that need
+ *	page-cache pages
+ * @name: its name
+ * @size: its size
+ *
+ * 7.x passes the file's VMA flags as a vma_flags_t; the kernels that do
+ * define EMPTY_VMA_FLAGS.
+ *
+ * Context: Process context.  Sleeps.
+ * Return: the file, or an ERR_PTR().
+ */
+static inline struct file *lab_shmem_file_setup(const char *name, loff_t size)
+{
+#ifdef EMPTY_VMA_FLAGS
+	return shmem_file_setup(name, size, EMPTY_VMA_FLAGS);
+#else
+	return shmem_file_setup(name, size, 0);
+#endif
+}
+
+/*
+ * LAB_IMPORT_KUNIT_NS() - import the namespace of EXPORT_SYMBOL_IF_KUNIT();
+ * 6.13 made symbol namespaces string literals.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define LAB_IMPORT_KUNIT_NS()	MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING")
+#else
+#define LAB_IMPORT_KUNIT_NS()	MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING)
+#endif
 
 /**
  * lab_shrinker_create() - register a shrinker

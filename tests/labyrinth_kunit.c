@@ -542,8 +542,9 @@ static void whole_reserve_served_while_allocator_fails(struct kunit *test)
 	unsigned int cpu;
 
 	skip_unless_allocator_fails(test);
+	cpus_read_lock();
 	for_each_online_cpu(cpu) {
-		long ret = work_on_cpu_safe(cpu, take_whole_reserve, t);
+		long ret = work_on_cpu(cpu, take_whole_reserve, t);
 
 		KUNIT_EXPECT_EQ(test, ret, 0L);
 		KUNIT_EXPECT_EQ(test, t->cpu, cpu);
@@ -555,6 +556,7 @@ static void whole_reserve_served_while_allocator_fails(struct kunit *test)
 		expect_get_counted(test, &t->before, &t->after,
 				   LAB_SERVED_LOCAL);
 	}
+	cpus_read_unlock();
 }
 
 /* Pinned: take pages until the level is just below low_watermark. */
@@ -858,7 +860,7 @@ static void put_leaves_page_pool_page_untouched(struct kunit *test)
 /* A page of a file's page cache (here shmem's, or ramfs's without SHMEM). */
 static void put_leaves_page_cache_page_untouched(struct kunit *test)
 {
-	struct file *file = shmem_file_setup("labyrinth_kunit", PAGE_SIZE, 0);
+	struct file *file = lab_shmem_file_setup("labyrinth_kunit", PAGE_SIZE);
 	struct page *page;
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
@@ -1274,4 +1276,4 @@ kunit_test_suite(labyrinth_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the labyrinth page reserve");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+LAB_IMPORT_KUNIT_NS();

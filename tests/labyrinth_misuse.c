@@ -28,6 +28,7 @@
 #include <linux/uaccess.h>
 
 #include "labyrinth.h"
+#include "labyrinth_compat.h"
 
 #define MISUSE_DIRT	0xa5
 #define MISUSE_TAKE	4096	/* pages taken at most after a double put */
@@ -108,7 +109,7 @@ static noinline int misuse_page_pool(void)
 
 static noinline int misuse_page_cache(void)
 {
-	struct file *file = shmem_file_setup("labyrinth_misuse", PAGE_SIZE, 0);
+	struct file *file = lab_shmem_file_setup("labyrinth_misuse", PAGE_SIZE);
 	struct address_space *mapping;
 	struct page *page;
 	int ret = 0;

@@ -86,6 +86,8 @@ check_boots() {
 		boot_and_judge d612-uaf debug612 "$d" uaf
 	LAB_SKIPS=$TEST_SKIPS
 	boot_and_judge r612 rt612 "$rtree/arch/x86/boot/bzImage" check
+	LAB_SKIPS=$TEST_SKIPS
+	boot_and_judge t73 test73 "$k73tree/arch/x86/boot/bzImage" check
 	LAB_SKIPS=$DISTRO_SKIPS
 	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
 	LAB_APPEND="init_on_alloc=0" \
@@ -109,6 +111,8 @@ check)
 	dtree=$("$vm/kernel.sh" debug)
 	say "building the 6.12 test kernel (PREEMPT_RT flavour: lockdep, raw lock nesting, atomic sleep checks)"
 	rtree=$("$vm/kernel.sh" rt)
+	say "building the 7.3 test kernel (base flavour) from Debian 13 backports' linux-source-7.3"
+	k73tree=$("$vm/kernel.sh" base 7.3)
 	distro_kernel rt
 	rt_kdir=$DISTRO_KDIR
 	rt_image=$DISTRO_IMAGE
@@ -116,10 +120,11 @@ check)
 	build_modules test612 "$ktree"
 	build_modules debug612 "$dtree"
 	build_modules rt612 "$rtree"
+	build_modules test73 "$k73tree"
 	build_modules distro "$DISTRO_KDIR"
 	build_modules distro-rt "$rt_kdir"
 	install_tests distro
-	for name in test612 debug612 rt612 distro distro-rt; do
+	for name in test612 debug612 rt612 test73 distro distro-rt; do
 		make_initramfs "$name"
 	done
 	check_boots
