@@ -61,6 +61,18 @@ static inline bool lab_page_mapped(struct page *page)
 #define lab_page_index(page)	((page)->index)
 #endif
 
+/*
+ * LAB_WQ_PERCPU - the flag of a per-CPU workqueue.  Per-CPU was the
+ * default until WQ_PERCPU (6.17, backported to some stable trees) made
+ * the choice explicit; 7.x warns without it.  Kbuild probes the kernel's
+ * headers for it: a version cannot tell.
+ */
+#ifdef LAB_HAVE_WQ_PERCPU
+#define LAB_WQ_PERCPU	WQ_PERCPU
+#else
+#define LAB_WQ_PERCPU	0
+#endif
+
 /**
  * lab_alloc_pages_bulk_node() - allocate order-0 pages on a node in bulk
  * @gfp: allocation flags

@@ -1280,7 +1280,8 @@ int lab_reserve_init(void)
 {
 	unsigned int cpu;
 
-	lab_wq = alloc_workqueue("labyrinth", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	lab_wq = alloc_workqueue("labyrinth",
+				 WQ_MEM_RECLAIM | WQ_HIGHPRI | LAB_WQ_PERCPU, 0);
 	if (!lab_wq)
 		return -ENOMEM;
 	lab_cpus = alloc_percpu(struct lab_cpu);
