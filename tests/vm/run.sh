@@ -86,8 +86,9 @@ check_boots() {
 		boot_and_judge d612-uaf debug612 "$d" uaf
 	LAB_SKIPS=$TEST_SKIPS
 	boot_and_judge r612 rt612 "$rtree/arch/x86/boot/bzImage" check
-	LAB_SKIPS=$TEST_SKIPS
-	boot_and_judge t73 test73 "$k73tree/arch/x86/boot/bzImage" check
+	# 7.x runs a test module's suites at load only with kunit.autorun.
+	LAB_APPEND="kunit.autorun=1" LAB_SKIPS=$TEST_SKIPS \
+		boot_and_judge t73 test73 "$k73tree/arch/x86/boot/bzImage" check
 	LAB_SKIPS=$DISTRO_SKIPS
 	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
 	LAB_APPEND="init_on_alloc=0" \
