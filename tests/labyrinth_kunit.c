@@ -44,6 +44,8 @@
 #include <linux/stop_machine.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
+#include <asm/apic.h>
+#include <asm/nmi.h>
 
 #include "labyrinth.h"
 #include "labyrinth_internal.h"
@@ -103,6 +105,7 @@ struct lab_test {
  * @hardirq: in_hardirq() there
  * @softirq: in_serving_softirq() there
  * @irqs_off: irqs_disabled() there
+ * @nmi: in_nmi() there
  * @got: the get returned a page
  * @before: @cpu's pool before the get
  * @mid: after the get
@@ -116,6 +119,7 @@ struct lab_ctx_test {
 	bool hardirq;
 	bool softirq;
 	bool irqs_off;
+	bool nmi;
 	bool got;
 	struct lab_cpu_snapshot before;
 	struct lab_cpu_snapshot mid;
@@ -132,12 +136,13 @@ struct counter {
 /* What a get is counted as: exactly one of these advances by one. */
 static const struct counter get_counters[] = {
 	COUNTER(SERVED_LOCAL), COUNTER(STOLEN), COUNTER(FALLBACK),
-	COUNTER(FAILED), COUNTER(FALLBACK_SKIPPED),
+	COUNTER(FAILED), COUNTER(FALLBACK_SKIPPED), COUNTER(SERVED_NMI),
 };
 
 /* What a put of a page is counted as: exactly one of these advances. */
 static const struct counter put_counters[] = {
 	COUNTER(PUT_POOLED), COUNTER(PUT_FREED), COUNTER(PUT_REJECTED),
+	COUNTER(PUT_DEFERRED),
 };
 
 /*
@@ -650,6 +655,7 @@ static void get_put_here(struct lab_ctx_test *x)
 	x->hardirq = in_hardirq();
 	x->softirq = in_serving_softirq();
 	x->irqs_off = irqs_disabled();
+	x->nmi = in_nmi();
 	x->cpu = smp_processor_id();
 	lab_reserve_snapshot(x->cpu, &x->before);
 	page = labyrinth_get();
@@ -755,6 +761,134 @@ static void get_put_under_spinlock_with_irqs_off(struct kunit *test)
 
 	KUNIT_EXPECT_TRUE(test, x->irqs_off);
 	expect_served_and_pooled(test, x);
+}
+
+/* What the NMI below runs, once: set by run_in_nmi(). */
+static void (*nmi_fn)(void *arg);
+static void *nmi_arg;
+static bool nmi_pending;
+
+static int kunit_nmi(unsigned int type, struct pt_regs *regs)
+{
+	if (!READ_ONCE(nmi_pending))
+		return NMI_DONE;
+	nmi_fn(nmi_arg);
+	WRITE_ONCE(nmi_pending, false);
+	return NMI_HANDLED;
+}
+
+/*
+ * Run @fn(@arg) in an NMI on this CPU: an NMI sent to itself, which it
+ * takes at once, interrupts off or not.  kunit_nmi() is registered for
+ * the suite.  Return: whether it ran.
+ */
+static bool run_in_nmi(void (*fn)(void *arg), void *arg)
+{
+	ktime_t deadline;
+	bool ran;
+
+	nmi_fn = fn;
+	nmi_arg = arg;
+	preempt_disable();
+	WRITE_ONCE(nmi_pending, true);
+	apic->send_IPI_mask(cpumask_of(smp_processor_id()), NMI_VECTOR);
+	deadline = ktime_add_ms(ktime_get(), CONTEXT_WAIT_MS);
+	while (READ_ONCE(nmi_pending) && ktime_before(ktime_get(), deadline))
+		cpu_relax();
+	ran = !READ_ONCE(nmi_pending);
+	WRITE_ONCE(nmi_pending, false);
+	preempt_enable();
+	return ran;
+}
+
+static void nmi_get_put(void *arg)
+{
+	get_put_here(arg);
+}
+
+/*
+ * In NMI a get is served by the CPU's NMI share, and a put goes back to
+ * it, or, while returned pages must be cleared, to the worker.  Either
+ * way the level is whole again.
+ */
+static void get_put_in_nmi(struct kunit *test)
+{
+	struct lab_ctx_test *x = ctx_test_alloc(test);
+	struct lab_test *t = test->priv;
+
+	KUNIT_ASSERT_TRUE_MSG(test, run_in_nmi(nmi_get_put, x),
+			      "the NMI did not come");
+	KUNIT_EXPECT_TRUE(test, x->nmi);
+	KUNIT_EXPECT_TRUE(test, x->got);
+	KUNIT_EXPECT_EQ(test, x->before.level, t->cap);
+	KUNIT_EXPECT_EQ(test, x->mid.level, t->cap - 1);
+	KUNIT_EXPECT_EQ(test, x->mid.share, x->before.share - 1);
+	KUNIT_EXPECT_EQ(test, x->after.level, t->cap);
+	expect_get_counted(test, &x->before, &x->mid, LAB_SERVED_NMI);
+	expect_put_counted(test, &x->mid, &x->after,
+			   want_init_on_alloc(0) || want_init_on_free() ?
+			   LAB_PUT_DEFERRED : LAB_PUT_POOLED);
+	lab_reserve_sync();
+	lab_reserve_snapshot(x->cpu, &x->after);
+	KUNIT_EXPECT_EQ(test, x->after.level, t->cap);
+	KUNIT_EXPECT_EQ(test, x->after.share, x->before.share);
+}
+
+static void nmi_put(void *arg)
+{
+	labyrinth_put(arg);
+}
+
+/*
+ * A shared page given back in NMI: the caller's reference may be the last
+ * by the time it is dropped, so the worker drops it, later.
+ */
+static void put_in_nmi_of_shared_page_waits_for_worker(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page = labyrinth_get();
+	int count;
+	bool ran;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	get_page(page);
+	/* Pinned: this CPU's worker cannot run before the count is read. */
+	pin(t);
+	lab_reserve_snapshot(t->cpu, &t->before);
+	ran = run_in_nmi(nmi_put, page);
+	lab_reserve_snapshot(t->cpu, &t->after);
+	count = page_ref_count(page);
+	unpin();
+
+	KUNIT_ASSERT_TRUE_MSG(test, ran, "the NMI did not come");
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
+	KUNIT_EXPECT_EQ(test, count, 2);
+	lab_reserve_sync();
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	if (page_ref_count(page) == 1)
+		__free_page(page);
+}
+
+/* A kmalloc() object's page given back in NMI: left alone there too. */
+static void put_in_nmi_of_slab_page_is_refused(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	u8 *obj = kmalloc(64, GFP_KERNEL);
+	bool ran;
+
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	memset(obj, DIRT, 64);
+	pin(t);
+	lab_reserve_snapshot(t->cpu, &t->before);
+	ran = run_in_nmi(nmi_put, virt_to_page(obj));
+	lab_reserve_snapshot(t->cpu, &t->after);
+	unpin();
+	lab_reserve_sync();
+
+	KUNIT_EXPECT_TRUE_MSG(test, ran, "the NMI did not come");
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
+	KUNIT_EXPECT_NULL(test, memchr_inv(obj, DIRT, 64));
+	kfree(obj);
 }
 
 /*
@@ -1244,6 +1378,9 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_put_in_hardirq_hrtimer),
 	KUNIT_CASE(get_put_in_softirq),
 	KUNIT_CASE(get_put_under_spinlock_with_irqs_off),
+	KUNIT_CASE(get_put_in_nmi),
+	KUNIT_CASE(put_in_nmi_of_shared_page_waits_for_worker),
+	KUNIT_CASE(put_in_nmi_of_slab_page_is_refused),
 	KUNIT_CASE(put_releases_compound_page),
 	KUNIT_CASE(put_leaves_tail_page_untouched),
 	KUNIT_CASE(put_leaves_slab_page_untouched),
@@ -1265,8 +1402,20 @@ static struct kunit_case labyrinth_cases[] = {
 	{}
 };
 
+static int lab_suite_init(struct kunit_suite *suite)
+{
+	return register_nmi_handler(NMI_LOCAL, kunit_nmi, 0, KBUILD_MODNAME);
+}
+
+static void lab_suite_exit(struct kunit_suite *suite)
+{
+	unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
+}
+
 static struct kunit_suite labyrinth_suite = {
 	.name = "labyrinth",
+	.suite_init = lab_suite_init,
+	.suite_exit = lab_suite_exit,
 	.init = lab_test_init,
 	.exit = lab_test_exit,
 	.test_cases = labyrinth_cases,
