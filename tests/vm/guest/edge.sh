@@ -182,13 +182,12 @@ test_no_fallback_under_exhaustion() {
 	unload_balanced no_fallback
 }
 
-# Pages are in flight between the demo's CPUs most of the time, not always:
-# look for a while.
+# A page the demo takes is in flight for a fraction of each tick only:
+# look as often as possible while the demo runs.
 outstanding_names_demo() {
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
+	while [ "$(field /sys/kernel/debug/labyrinth_demo/summary running)" = 1 ]; do
 		grep -qE '^(take_batch|tick_fn)\+0x[0-9a-f]+/0x[0-9a-f]+ \[labyrinth_demo\] [0-9]+$' \
 			/sys/kernel/debug/labyrinth/outstanding && return 0
-		sleep 0.1
 	done
 	return 1
 }
