@@ -1135,6 +1135,8 @@ static void drain(struct lab_cpu *c)
 	struct page *page;
 	LIST_HEAD(list);
 
+	/* First: pages given back in NMI join the stash, emptied next. */
+	drain_deferred(c);
 	raw_spin_lock_irqsave(&c->stash_lock, flags);
 	stash_take(c, &list, c->nr_stash);
 	c->stash_seen = 0;
@@ -1146,7 +1148,6 @@ static void drain(struct lab_cpu *c)
 		list_add(&c->hot[--c->nr_hot]->lru, &list);
 	while ((page = share_take(c)))
 		list_add(&page->lru, &list);
-	drain_deferred(c);
 	set_bounds(c);
 	nr = list_count_nodes(&list);
 	atomic_long_add(nr, &c->released);
