@@ -40,8 +40,8 @@
  * NMI: a get in NMI is served only by the CPU's NMI share, a small stack
  * of pages (a quarter of pages_per_cpu, at most 8) that the refill worker
  * keeps full; it never steals, never calls the allocator, and returns NULL
- * once the share is empty.  A put in NMI goes back to the share, or waits
- * on a lock-free list for the worker (put_deferred).  Refused pages given
+ * once the share is empty.  A put in NMI waits on a lock-free list for
+ * the worker, which pools the page (put_deferred).  Refused pages given
  * back in NMI are released by the worker.  The debug parameter neither
  * fills nor checks pages given back or taken in NMI.
  *

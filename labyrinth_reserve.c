@@ -53,14 +53,15 @@
  *
  *  share	a small stack of clean pages for NMI callers (LAB_NMI_MAX at
  *		most, a quarter of the capacity), which the refill worker tops
- *		up from the stash.  NMI callers push and pop with plain stores;
- *		the worker, interrupts off on the owning CPU, with
- *		cmpxchg_local() on a word that holds the count and a generation
- *		that every change bumps, so that an NMI in between is seen.
- *  deferred	lock-free lists (llist) of pages given back in NMI that the
- *		share cannot take, and of pages whose release needs the page
- *		allocator, which NMI callers (and hard-IRQ callers on
- *		PREEMPT_RT) may not call.  The worker empties them.
+ *		up from the stash.  NMI callers only pop, with plain stores;
+ *		the worker and the owner, interrupts off on the owning CPU,
+ *		use cmpxchg_local() on a word that holds the count and a
+ *		generation that every change bumps, so that an NMI in between
+ *		is seen.
+ *  deferred	lock-free lists (llist) of the pages given back in NMI, and
+ *		of pages whose release needs the page allocator, which NMI
+ *		callers (and hard-IRQ callers on PREEMPT_RT) may not call.
+ *		The worker empties them.
  *
  * The worker is kicked through an irq_work, never directly: get and put
  * call no workqueue, timer or scheduler function, whatever locks their
@@ -182,16 +183,10 @@ static unsigned int deferred_nr(const struct lab_cpu *c)
 	       READ_ONCE(c->deferred_done);
 }
 
-/*
- * The pages the NMI share keeps out of a pool of @cap pages: none for now.
- * With the share filled (a quarter of @cap, LAB_NMI_MAX at most), the
- * debug kernel's stress with NMI callers and CPU hotplug corrupts a stash
- * list; until that is understood NMI gets are not served and NMI puts all
- * wait for the worker.
- */
+/* The pages the NMI share keeps out of a pool of @cap pages. */
 static unsigned int share_target(unsigned int cap)
 {
-	return 0;
+	return min_t(unsigned int, cap / 4, LAB_NMI_MAX);
 }
 
 /* The exact level; reads the stash's and the share's cache lines. */
@@ -527,8 +522,7 @@ static noinline struct page *get_nmi(void)
 
 	if (!nr) {
 		c->nmi_stat[LAB_FAILED]++;
-		if (share_target(capacity()))
-			kick_refill(c);
+		kick_refill(c);
 		return NULL;
 	}
 	page = c->share[nr - 1];
@@ -545,24 +539,16 @@ static noinline struct page *get_nmi(void)
 }
 
 /*
- * labyrinth_put() in NMI, of a page whose reference count is frozen: into
- * the NMI share if it has room and pages need no clearing, else to the
- * worker.
+ * labyrinth_put() in NMI, of a page whose reference count is frozen: to
+ * the worker, which pools it (and tops the NMI share up).  Only the
+ * worker and the owner add to the share.
  */
 static noinline void put_nmi(struct page *page)
 {
 	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
-	unsigned long word = READ_ONCE(c->share_word);
-	unsigned int nr = word & LAB_SHARE_NR;
 
 	if (static_branch_unlikely(&lab_debug_key))
 		lab_debug_forget(page);
-	if (nr < share_target(capacity()) && !clear_needed()) {
-		c->share[nr] = page;
-		WRITE_ONCE(c->share_word, share_word(word, nr + 1));
-		c->nmi_stat[LAB_PUT_POOLED]++;
-		return;
-	}
 	llist_add(page_llnode(page), &c->deferred);
 	WRITE_ONCE(c->nmi_stat[LAB_PUT_DEFERRED],
 		   c->nmi_stat[LAB_PUT_DEFERRED] + 1);

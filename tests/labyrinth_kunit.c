@@ -807,8 +807,9 @@ static void nmi_get_put(void *arg)
 }
 
 /*
- * In NMI a get is not served while the NMI share is disabled (see
- * share_target()), and a put waits for the worker, which pools the page.
+ * In NMI a get is served by the CPU's NMI share, and a put waits for the
+ * worker, which pools the page and tops the share up: the level is whole
+ * again.
  */
 static void get_put_in_nmi(struct kunit *test)
 {
@@ -818,10 +819,17 @@ static void get_put_in_nmi(struct kunit *test)
 	KUNIT_ASSERT_TRUE_MSG(test, run_in_nmi(nmi_get_put, x),
 			      "the NMI did not come");
 	KUNIT_EXPECT_TRUE(test, x->nmi);
-	KUNIT_EXPECT_FALSE(test, x->got);
+	KUNIT_EXPECT_TRUE(test, x->got);
 	KUNIT_EXPECT_EQ(test, x->before.level, t->cap);
-	KUNIT_EXPECT_EQ(test, x->mid.level, t->cap);
-	expect_get_counted(test, &x->before, &x->mid, LAB_FAILED);
+	KUNIT_EXPECT_EQ(test, x->mid.level, t->cap - 1);
+	KUNIT_EXPECT_EQ(test, x->mid.share, x->before.share - 1);
+	KUNIT_EXPECT_EQ(test, x->after.level, t->cap);
+	expect_get_counted(test, &x->before, &x->mid, LAB_SERVED_NMI);
+	expect_put_counted(test, &x->mid, &x->after, LAB_PUT_DEFERRED);
+	lab_reserve_sync();
+	lab_reserve_snapshot(x->cpu, &x->after);
+	KUNIT_EXPECT_EQ(test, x->after.level, t->cap);
+	KUNIT_EXPECT_EQ(test, x->after.share, x->before.share);
 }
 
 static void nmi_put(void *arg)
