@@ -21,7 +21,7 @@
  * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others,
  * with interrupts off, but LAB_WRITTEN_AFTER_PUT, which any context on
  * the CPU bumps with this_cpu_inc().  NMI callers count in a copy of
- * their own (LAB_SERVED_NMI, LAB_FAILED, LAB_PUT_POOLED, LAB_PUT_REJECTED,
+ * their own (LAB_SERVED_NMI, LAB_FAILED, LAB_PUT_REJECTED,
  * LAB_PUT_DEFERRED), added in when read.
  */
 enum lab_stat_item {

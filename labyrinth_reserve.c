@@ -547,8 +547,7 @@ static noinline void put_nmi(struct page *page)
 {
 	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
 
-	if (static_branch_unlikely(&lab_debug_key))
-		lab_debug_forget(page);
+	/* drain_deferred() removes any debug mark. */
 	llist_add(page_llnode(page), &c->deferred);
 	WRITE_ONCE(c->nmi_stat[LAB_PUT_DEFERRED],
 		   c->nmi_stat[LAB_PUT_DEFERRED] + 1);
