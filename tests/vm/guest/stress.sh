@@ -136,16 +136,18 @@ stress_fault_phase() {
 	stress_phases=$((stress_phases + 1))
 }
 
-# One round of disturbance while labyrinth_stress runs.
+# One round of disturbance while labyrinth_stress runs.  The allocator
+# fails first: a round starts while the run still goes, and a hotplug
+# cycle on a slow machine may outlast a short run.
 stress_disturb() {
-	stress_hotplug_cycle
-	stress_resize
 	if [ -d $STRESS_FPA ]; then
 		stress_fault_phase 10
 		stress_fault_phase 100
 	else
 		stress_pause 1
 	fi
+	stress_hotplug_cycle
+	stress_resize
 }
 
 stress_check_results() {
