@@ -142,6 +142,49 @@ static inline struct file *lab_shmem_file_setup(const char *name, loff_t size)
 }
 
 /*
+ * The allocator's own answers for callers that may not spin: 6.18 gave
+ * alloc_pages_nolock() its gfp argument and added kmalloc_nolock() and
+ * kfree_nolock().  Only the benchmark calls them, to compare; where they
+ * are missing the stubs fail every request.  free_pages_nolock() is not
+ * exported, so a page from lab_alloc_page_nolock() goes back with
+ * __free_page().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+#define LAB_HAVE_NOLOCK		1
+
+static inline struct page *lab_alloc_page_nolock(void)
+{
+	return alloc_pages_nolock(0, NUMA_NO_NODE, 0);
+}
+
+static inline void *lab_kmalloc_nolock(size_t size)
+{
+	return kmalloc_nolock(size, 0, NUMA_NO_NODE);
+}
+
+static inline void lab_kfree_nolock(const void *obj)
+{
+	kfree_nolock(obj);
+}
+#else
+#define LAB_HAVE_NOLOCK		0
+
+static inline struct page *lab_alloc_page_nolock(void)
+{
+	return NULL;
+}
+
+static inline void *lab_kmalloc_nolock(size_t size)
+{
+	return NULL;
+}
+
+static inline void lab_kfree_nolock(const void *obj)
+{
+}
+#endif
+
+/*
  * LAB_IMPORT_KUNIT_NS() - import the namespace of EXPORT_SYMBOL_IF_KUNIT();
  * 6.13 made symbol namespaces string literals.
  */

@@ -10,6 +10,10 @@
  *
  *   labyrinth		labyrinth_get() / labyrinth_put()
  *   alloc_page		alloc_page(GFP_ATOMIC) / __free_page()
+ *   alloc_pages_nolock	alloc_pages_nolock() / __free_page() (6.18 and later:
+ *			free_pages_nolock() is not exported)
+ *   kmalloc_nolock	kmalloc_nolock(PAGE_SIZE) / kfree_nolock() (6.18 and
+ *			later)
  *   mempool		a page mempool of POOL_PAGES pages, GFP_ATOMIC
  *   page_pool		a page_pool per CPU, used with BH disabled: a put on
  *			the pool's CPU recycles directly into its cache
@@ -41,6 +45,19 @@
  *
  * Last, a loop of alloc_page(GFP_KERNEL) for "fill_pages" pages is timed, to
  * set against the time labyrinth takes to fill a reserve of that size.
+ *
+ * The guarantee table, on request once the module is loaded: how many
+ * pages each source serves on each CPU while the page allocator fails
+ * every request, every CPU taking at once.  The caller makes it fail
+ * (fail_page_alloc) between two writes to the debugfs file "guarantee":
+ *
+ *   prepare	set every source up, fill each page_pool's cache (a pool in
+ *		use holds recycled pages), start a kthread on every online CPU
+ *   run	the kthreads take from each source in turn, with preemption
+ *		off, until it fails or GUARANTEE_CAP pages, then give them
+ *		back; the table is added to the report
+ *
+ * Between the two writes nothing in the module allocates.
  */
 #include <linux/atomic.h>
 #include <linux/bottom_half.h>
@@ -55,13 +72,16 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
+#include <linux/uaccess.h>
 
 #include "labyrinth.h"
+#include "labyrinth_compat.h"
 #include "labyrinth_test.h"
 
 /*
@@ -119,6 +139,12 @@ static inline void page_pool_put_full_page(struct page_pool *pool,
 }
 #endif
 
+#if LAB_HAVE_NOLOCK
+#define NO_NOLOCK	NULL
+#else
+#define NO_NOLOCK	"in 6.18 and later"
+#endif
+
 #ifdef HAVE_OBJPOOL
 #include <linux/objpool.h>
 #define NO_OBJPOOL	NULL
@@ -153,8 +179,9 @@ static inline void objpool_fini(struct objpool_head *pool) { }
 #define POOL_PAGES	256	/* mempool, each page_pool, objpool per CPU */
 #define FLOOR_MAX	64	/* capacity of a floor array */
 #define FLOOR_FILL	32	/* pages in a floor array at the start */
-#define REPORT_SIZE	16384
-#define REPORT_LINE	200
+#define REPORT_SIZE	32768
+#define REPORT_LINE	256
+#define GUARANTEE_CAP	4096	/* pages a CPU takes from a source at most */
 
 static unsigned int bench_iters = 100000;
 static unsigned int bench_reps = 11;
@@ -223,6 +250,21 @@ static void *get_buddy(void)
 static void put_buddy(void *obj)
 {
 	__free_page(obj);
+}
+
+static void *get_page_nolock(void)
+{
+	return lab_alloc_page_nolock();
+}
+
+static void *get_kmalloc_nolock(void)
+{
+	return lab_kmalloc_nolock(PAGE_SIZE);
+}
+
+static void put_kmalloc_nolock(void *obj)
+{
+	lab_kfree_nolock(obj);
 }
 
 static mempool_t *bench_mempool;
@@ -484,8 +526,9 @@ struct source {
 };
 
 enum {
-	SRC_LABYRINTH, SRC_ALLOC_PAGE, SRC_MEMPOOL, SRC_PAGE_POOL, SRC_OBJPOOL,
-	SRC_FLOOR, SRC_LOOP, NR_SOURCES
+	SRC_LABYRINTH, SRC_ALLOC_PAGE, SRC_PAGE_NOLOCK, SRC_KMALLOC_NOLOCK,
+	SRC_MEMPOOL, SRC_PAGE_POOL, SRC_OBJPOOL, SRC_FLOOR, SRC_LOOP,
+	NR_SOURCES
 };
 
 static const struct source sources[NR_SOURCES] = {
@@ -500,6 +543,20 @@ static const struct source sources[NR_SOURCES] = {
 		.get = get_buddy,
 		.put = put_buddy,
 		.put_remote = put_buddy,
+	},
+	[SRC_PAGE_NOLOCK] = {
+		.name = "alloc_pages_nolock",
+		.absent = NO_NOLOCK,
+		.get = get_page_nolock,
+		.put = put_buddy,
+		.put_remote = put_buddy,
+	},
+	[SRC_KMALLOC_NOLOCK] = {
+		.name = "kmalloc_nolock",
+		.absent = NO_NOLOCK,
+		.get = get_kmalloc_nolock,
+		.put = put_kmalloc_nolock,
+		.put_remote = put_kmalloc_nolock,
 	},
 	[SRC_MEMPOOL] = {
 		.name = "mempool",
@@ -607,7 +664,7 @@ struct pattern {
  * @pat: the pattern
  * @threads: one per CPU, cross: taker then returner
  * @nr_threads: entries in @threads
- * @arrived: arrivals at the gates of wait_for_all()
+ * @arrived: arrivals at the gates of wait_gate()
  */
 struct bench_run {
 	const struct pattern *pat;
@@ -762,11 +819,14 @@ static void run_step(struct bench_thread *t, const struct source *s, u64 *ns)
 	preempt_enable();
 }
 
-/* Spin until every thread of @run has reached @gate: steps start together. */
-static void wait_for_all(struct bench_run *run, unsigned int gate)
+/*
+ * Spin until each of @nr threads has reached @gate (counted from 1) of
+ * those counting in @arrived: steps start together.
+ */
+static void wait_gate(atomic_t *arrived, unsigned int nr, unsigned int gate)
 {
-	atomic_inc(&run->arrived);
-	while (atomic_read(&run->arrived) < gate * run->nr_threads) {
+	atomic_inc(arrived);
+	while (atomic_read(arrived) < gate * nr) {
 		cpu_relax();
 		cond_resched();
 	}
@@ -782,7 +842,7 @@ static int thread_fn(void *arg)
 		for (i = 0; i < NR_SOURCES; i++) {
 			if (src_err[i])
 				continue;
-			wait_for_all(run, ++gate);
+			wait_gate(&run->arrived, run->nr_threads, ++gate);
 			t->src = i;
 			run_step(t, &sources[i], t->ns[i][rep]);
 			cond_resched();
@@ -999,18 +1059,24 @@ static void fmt_ratio(char *buf, size_t len, u64 a, u64 b)
 	scnprintf(buf, len, "%llu.%02llu", r / 100, r % 100);
 }
 
+/* Why source @i has no figure here. */
+static void missing_why(char *buf, size_t len, unsigned int i)
+{
+	if (src_err[i] == -EOPNOTSUPP)
+		scnprintf(buf, len, "n/a: %s", sources[i].absent);
+	else if (src_err[i])
+		scnprintf(buf, len, "n/a: setup failed (%d)", src_err[i]);
+	else
+		strscpy(buf, "not measured", len);
+}
+
 /* The row of a source that has no figure here, and why. */
 static void report_missing(unsigned int i)
 {
-	const struct source *s = &sources[i];
+	char why[64];
 
-	if (src_err[i] == -EOPNOTSUPP)
-		report("| %s | n/a: %s | | | |", s->name, s->absent);
-	else if (src_err[i])
-		report("| %s | n/a: setup failed (%d) | | | |", s->name,
-		       src_err[i]);
-	else
-		report("| %s | not measured | | | |", s->name);
+	missing_why(why, sizeof(why), i);
+	report("| %s | %s | | | |", sources[i].name, why);
 }
 
 static void report_row(const struct figure *one, const struct figure *all,
@@ -1113,6 +1179,12 @@ static void report_table(unsigned int pi, unsigned int view)
 			 one[SRC_FLOOR].med, one[SRC_LOOP].med);
 	report_ratio(op, SRC_ALLOC_PAGE, SRC_LABYRINTH, "(1 CPU)",
 		     one[SRC_ALLOC_PAGE].med, one[SRC_LABYRINTH].med);
+	if (!src_err[SRC_PAGE_NOLOCK])
+		report_ratio(op, SRC_PAGE_NOLOCK, SRC_LABYRINTH, "(1 CPU)",
+			     one[SRC_PAGE_NOLOCK].med, one[SRC_LABYRINTH].med);
+	if (p->cross && !src_err[SRC_PAGE_POOL])
+		report_ratio(op, SRC_LABYRINTH, SRC_PAGE_POOL, "(1 CPU)",
+			     one[SRC_LABYRINTH].med, one[SRC_PAGE_POOL].med);
 	if (!p->cross)
 		report_scaling(op, all[SRC_LABYRINTH].med,
 			       one[SRC_LABYRINTH].med);
@@ -1187,6 +1259,210 @@ static void measure_fill(void)
 	       n, ns / 10, ns % 10);
 }
 
+/**
+ * struct guarantee_thread - one CPU's taker of the guarantee table
+ * @task: the kthread, bound to @cpu
+ * @cpu: its CPU
+ * @held: the pages it holds, GUARANTEE_CAP entries
+ * @taken: pages it took, per source
+ * @exited: the kthread is done with this struct and the module's text
+ */
+struct guarantee_thread {
+	struct task_struct *task;
+	unsigned int cpu;
+	void **held;
+	unsigned int taken[NR_SOURCES];
+	struct completion exited;
+};
+
+static DEFINE_MUTEX(guarantee_lock);
+static struct guarantee_thread *guarantee_threads;
+static unsigned int guarantee_nr;	/* kthreads started; 0: not prepared */
+static atomic_t guarantee_arrived;
+static DECLARE_COMPLETION(guarantee_go);
+static bool guarantee_abort;
+
+/* Take a page_pool's fill of pages and give them back: its cache is full. */
+static void prime_page_pool(void **held)
+{
+	unsigned int n;
+
+	if (src_err[SRC_PAGE_POOL])
+		return;
+	for (n = 0; n < POOL_PAGES && (held[n] = get_page_pool()); n++)
+		;
+	while (n--)
+		put_page_pool(held[n]);
+}
+
+/* The pages source @i serves this CPU, GUARANTEE_CAP at most, given back. */
+static void guarantee_take(struct guarantee_thread *g, unsigned int i,
+			   unsigned int *gate)
+{
+	const struct source *s = &sources[i];
+	unsigned int n;
+
+	wait_gate(&guarantee_arrived, guarantee_nr, ++*gate);
+	preempt_disable();
+	for (n = 0; n < GUARANTEE_CAP && (g->held[n] = s->get()); n++)
+		;
+	preempt_enable();
+	/* Every CPU has taken what it could before any gives back. */
+	wait_gate(&guarantee_arrived, guarantee_nr, ++*gate);
+	g->taken[i] = n;
+	while (n--)
+		s->put(g->held[n]);
+}
+
+static int guarantee_fn(void *arg)
+{
+	struct guarantee_thread *g = arg;
+	unsigned int i, gate = 0;
+
+	prime_page_pool(g->held);
+	wait_for_completion(&guarantee_go);
+	for (i = 0; i < NR_SOURCES && !READ_ONCE(guarantee_abort); i++) {
+		if (src_err[i] || i == SRC_LOOP)
+			continue;
+		guarantee_take(g, i, &gate);
+	}
+	kthread_complete_and_exit(&g->exited, 0);
+}
+
+static void report_guarantee(void);
+
+/*
+ * Let the kthreads go, to take (then report) or only to exit, and free
+ * what prepare set up.
+ */
+static void guarantee_finish(bool take)
+{
+	unsigned int i;
+
+	WRITE_ONCE(guarantee_abort, !take);
+	complete_all(&guarantee_go);
+	for (i = 0; i < guarantee_nr; i++)
+		wait_for_completion(&guarantee_threads[i].exited);
+	if (take)
+		report_guarantee();
+	for (i = 0; i < guarantee_nr; i++)
+		kvfree(guarantee_threads[i].held);
+	kfree(guarantee_threads);
+	guarantee_threads = NULL;
+	guarantee_nr = 0;
+	teardown_sources();
+}
+
+static int guarantee_prepare(void)
+{
+	struct guarantee_thread *g;
+	unsigned int cpu, n = 0;
+
+	guarantee_threads = kcalloc(num_online_cpus(),
+				    sizeof(*guarantee_threads), GFP_KERNEL);
+	if (!guarantee_threads)
+		return -ENOMEM;
+	setup_sources();
+	reinit_completion(&guarantee_go);
+	atomic_set(&guarantee_arrived, 0);
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		g = &guarantee_threads[n];
+		g->cpu = cpu;
+		init_completion(&g->exited);
+		g->held = kvcalloc(GUARANTEE_CAP, sizeof(*g->held), GFP_KERNEL);
+		if (!g->held)
+			break;
+		g->task = kthread_create_on_cpu(guarantee_fn, g, cpu,
+						"lab_guarantee/%u");
+		if (IS_ERR(g->task)) {
+			kvfree(g->held);
+			break;
+		}
+		wake_up_process(g->task);
+		n++;
+	}
+	cpus_read_unlock();
+	guarantee_nr = n;
+	if (n == num_online_cpus())
+		return 0;
+	guarantee_finish(false);
+	return -ENOMEM;
+}
+
+static void report_guarantee(void)
+{
+	char line[REPORT_LINE];
+	unsigned int i, n, t, len;
+	u64 sum;
+
+	report_gap();
+	report("#### guarantee: pages served per CPU while the page allocator fails every request");
+	report_gap();
+	len = scnprintf(line, sizeof(line), "| source |");
+	for (n = 0; n < guarantee_nr; n++)
+		len += scnprintf(line + len, sizeof(line) - len, " CPU %u |",
+				 guarantee_threads[n].cpu);
+	report("%s all CPUs |", line);
+	len = scnprintf(line, sizeof(line), "|---|");
+	for (n = 0; n < guarantee_nr; n++)
+		len += scnprintf(line + len, sizeof(line) - len, "---:|");
+	report("%s---:|", line);
+	for (i = 0; i < NR_SOURCES; i++) {
+		if (i == SRC_LOOP)
+			continue;
+		if (src_err[i]) {
+			missing_why(line, sizeof(line), i);
+			report("| %s | %s |", sources[i].name, line);
+			continue;
+		}
+		len = scnprintf(line, sizeof(line), "| %s |", sources[i].name);
+		for (n = 0, sum = 0; n < guarantee_nr; n++) {
+			t = guarantee_threads[n].taken[i];
+			sum += t;
+			len += scnprintf(line + len, sizeof(line) - len,
+					 " %u%s |", t,
+					 t == GUARANTEE_CAP ? " (cap)" : "");
+		}
+		report("%s %llu |", line, sum);
+	}
+	report_gap();
+	report("Every CPU takes from one source at a time, all CPUs at once, with preemption off, until the source fails or %u pages (cap); page_pool's caches were filled first.",
+	       GUARANTEE_CAP);
+	if (!src_err[SRC_PAGE_NOLOCK])
+		report("alloc_pages_nolock() and kmalloc_nolock() never consult fail_page_alloc (it may take locks): their rows say what they serve while injection fails the others, not what they would serve short of memory.");
+}
+
+/* "prepare", then "run" once the page allocator fails; see the top. */
+static ssize_t guarantee_write(struct file *file, const char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	char buf[16];
+	int err = 0;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	mutex_lock(&guarantee_lock);
+	if (sysfs_streq(buf, "prepare")) {
+		err = guarantee_nr ? -EBUSY : guarantee_prepare();
+	} else if (sysfs_streq(buf, "run") && guarantee_nr) {
+		guarantee_finish(true);
+	} else {
+		err = -EINVAL;
+	}
+	mutex_unlock(&guarantee_lock);
+	return err ?: count;
+}
+
+static const struct file_operations guarantee_fops = {
+	.owner = THIS_MODULE,
+	.write = guarantee_write,
+	.llseek = noop_llseek,
+};
+
 static int __init bench_init(void)
 {
 	unsigned int pi;
@@ -1206,13 +1482,18 @@ static int __init bench_init(void)
 	/* debugfs failures are not fatal and need no checking */
 	bench_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_blob("report", 0400, bench_debugfs, &report_blob);
+	debugfs_create_file("guarantee", 0200, bench_debugfs, NULL,
+			    &guarantee_fops);
 	return 0;
 }
 module_init(bench_init);
 
 static void __exit bench_exit(void)
 {
+	/* Waits for a write to "guarantee" in progress. */
 	debugfs_remove_recursive(bench_debugfs);
+	if (guarantee_nr)
+		guarantee_finish(false);
 }
 module_exit(bench_exit);
 

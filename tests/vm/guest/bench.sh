@@ -4,6 +4,9 @@
 # line of the report goes to the results port prefixed with LAB-BENCH; the
 # host prints them as tables.
 
+# shellcheck source=tests/vm/guest/stress.sh
+. /lab/stress.sh
+
 ko=$LAB_KO/labyrinth.ko
 bench_ko=$LAB_KO/labyrinth_bench.ko
 ncpu=$(nproc)
@@ -71,15 +74,44 @@ report_memory() {
 		"$per bytes per pooled page"
 }
 
+# The guarantee table of labyrinth_bench: between its two writes every
+# page allocation fails (see stress.sh for what the shell may do then).
+# Sets guarantee_failed: the allocations that failed meanwhile.
+bench_guarantee() {
+	local g=/sys/kernel/debug/labyrinth_bench/guarantee rc=0 left
+
+	if [ ! -d $STRESS_FPA ]; then
+		skip bench_guarantee "no fail_page_alloc on $(uname -r)"
+		return 0
+	fi
+	stress_open_fds
+	stress_fpa_setup
+	echo prepare > $g || { fail bench_guarantee "prepare refused"; return; }
+	exec 5> $g
+	echo $GUARANTEE_BUDGET > $STRESS_FPA/times
+	echo 100 >&4
+	echo run >&5 || rc=1
+	echo 0 >&4
+	exec 5>&- 4>&-
+	read -r left < $STRESS_FPA/times
+	stress_settle
+	guarantee_failed=$((GUARANTEE_BUDGET - left))
+	stress_both bench_guarantee "run: exit $rc, budget left $left" \
+		"$rc = 0" "$left -gt 0"
+}
+
 run_bench() {
 	lab_counters > /tmp/before
 	t0=$(now_ns)
 	insmod "$bench_ko" || return 1
 	t1=$(now_ns)
 	lab_counters > /tmp/after
+	bench_guarantee
 	sed 's/^/LAB-BENCH /' /sys/kernel/debug/labyrinth_bench/report \
 		> "$LAB_RESULTS"
 	out ""
+	[ -z "${guarantee_failed:-}" ] ||
+		out "guarantee table: $guarantee_failed page allocations failed while it was taken"
 	out "labyrinth counters over the run: $(counter_deltas /tmp/before /tmp/after)"
 	out "run time: $(((t1 - t0) / 1000000)) ms"
 	rmmod labyrinth_bench
