@@ -58,10 +58,17 @@
  *		back; the table is added to the report
  *
  * Between the two writes nothing in the module allocates.
+ *
+ * The NMI table (x86): NMI_ROUNDS NMIs, each sent by the CPU to itself,
+ * whose handler takes a page from a source and gives it back, each call
+ * timed with the NMI-safe clock, for the sources that may be called in
+ * NMI.  The sender sleeps a little between NMIs, as NMIs come in life:
+ * labyrinth's worker tops up the NMI share meanwhile.
  */
 #include <linux/atomic.h>
 #include <linux/bottom_half.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/cpu.h>
 #include <linux/debugfs.h>
 #include <linux/kstrtox.h>
@@ -83,6 +90,11 @@
 #include "labyrinth.h"
 #include "labyrinth_compat.h"
 #include "labyrinth_test.h"
+
+#ifdef CONFIG_X86_LOCAL_APIC
+#include <asm/apic.h>
+#include <asm/nmi.h>
+#endif
 
 /*
  * Compat: the only place that knows kernel versions and configurations.
@@ -182,6 +194,8 @@ static inline void objpool_fini(struct objpool_head *pool) { }
 #define REPORT_SIZE	32768
 #define REPORT_LINE	256
 #define GUARANTEE_CAP	4096	/* pages a CPU takes from a source at most */
+#define NMI_ROUNDS	1000	/* NMIs per source in the NMI table */
+#define NMI_WAIT_MS	1000	/* for a self-sent NMI to arrive */
 
 static unsigned int bench_iters = 100000;
 static unsigned int bench_reps = 11;
@@ -514,10 +528,12 @@ static void put_nothing(void *obj)
  * @get: take a page; the handle to give back, or NULL
  * @put: give a handle back on the CPU that took it
  * @put_remote: give a handle back on another CPU
+ * @nmi: may be called in NMI: 1, get and put; 2, the get only
  */
 struct source {
 	const char *name;
 	const char *absent;
+	unsigned int nmi;
 	int (*setup)(void);
 	void (*teardown)(void);
 	void *(*get)(void);
@@ -534,6 +550,7 @@ enum {
 static const struct source sources[NR_SOURCES] = {
 	[SRC_LABYRINTH] = {
 		.name = "labyrinth",
+		.nmi = 1,
 		.get = get_labyrinth,
 		.put = put_labyrinth,
 		.put_remote = put_labyrinth,
@@ -547,6 +564,7 @@ static const struct source sources[NR_SOURCES] = {
 	[SRC_PAGE_NOLOCK] = {
 		.name = "alloc_pages_nolock",
 		.absent = NO_NOLOCK,
+		.nmi = 2,
 		.get = get_page_nolock,
 		.put = put_buddy,
 		.put_remote = put_buddy,
@@ -554,6 +572,7 @@ static const struct source sources[NR_SOURCES] = {
 	[SRC_KMALLOC_NOLOCK] = {
 		.name = "kmalloc_nolock",
 		.absent = NO_NOLOCK,
+		.nmi = 1,
 		.get = get_kmalloc_nolock,
 		.put = put_kmalloc_nolock,
 		.put_remote = put_kmalloc_nolock,
@@ -1463,6 +1482,130 @@ static const struct file_operations guarantee_fops = {
 	.llseek = noop_llseek,
 };
 
+#ifdef CONFIG_X86_LOCAL_APIC
+/* The NMI round in flight: its source, and what the handler measured. */
+static const struct source *nmi_src;
+static bool nmi_pending;
+static void *nmi_kept;
+static unsigned int nmi_round;
+static unsigned long nmi_failed;
+static u64 nmi_get_ns[NMI_ROUNDS];
+static u64 nmi_put_ns[NMI_ROUNDS];
+
+static int bench_nmi(unsigned int type, struct pt_regs *regs)
+{
+	u64 t0, t1, t2;
+	void *obj;
+
+	if (!READ_ONCE(nmi_pending))
+		return NMI_DONE;
+	t0 = ktime_get_mono_fast_ns();
+	obj = nmi_src->get();
+	t1 = ktime_get_mono_fast_ns();
+	if (obj && nmi_src->nmi == 1)
+		nmi_src->put(obj);
+	else
+		nmi_kept = obj;
+	t2 = ktime_get_mono_fast_ns();
+	nmi_get_ns[nmi_round] = t1 - t0;
+	nmi_put_ns[nmi_round] = t2 - t1;
+	if (!obj)
+		nmi_failed++;
+	WRITE_ONCE(nmi_pending, false);
+	return NMI_HANDLED;
+}
+
+/* One NMI from this CPU to itself; false if it never came. */
+static bool nmi_once(void)
+{
+	u64 deadline = ktime_get_ns() + NMI_WAIT_MS * NSEC_PER_MSEC;
+	bool came;
+
+	preempt_disable();
+	WRITE_ONCE(nmi_pending, true);
+	apic->send_IPI_mask(cpumask_of(smp_processor_id()), NMI_VECTOR);
+	while (READ_ONCE(nmi_pending) && ktime_get_ns() < deadline)
+		cpu_relax();
+	came = !READ_ONCE(nmi_pending);
+	WRITE_ONCE(nmi_pending, false);
+	preempt_enable();
+	return came;
+}
+
+/* "median (min-max)" of @n nanosecond figures, sorted in place. */
+static void fmt_ns(char *buf, size_t len, u64 *v, unsigned int n)
+{
+	sort(v, n, sizeof(*v), cmp_u64, NULL);
+	scnprintf(buf, len, "%llu (%llu-%llu)", v[n / 2], v[0], v[n - 1]);
+}
+
+static void measure_nmi_source(unsigned int i)
+{
+	char get[48], put[48];
+	unsigned int r;
+
+	nmi_src = &sources[i];
+	nmi_failed = 0;
+	for (r = 0; r < NMI_ROUNDS; r++) {
+		nmi_round = r;
+		nmi_kept = NULL;
+		if (!nmi_once()) {
+			report("| %s | the NMI did not come | | |", nmi_src->name);
+			return;
+		}
+		/* What may not be given back in NMI is given back here. */
+		if (nmi_kept)
+			nmi_src->put(nmi_kept);
+		usleep_range(20, 50);
+	}
+	fmt_ns(get, sizeof(get), nmi_get_ns, NMI_ROUNDS);
+	if (nmi_src->nmi == 1)
+		fmt_ns(put, sizeof(put), nmi_put_ns, NMI_ROUNDS);
+	else
+		strscpy(put, "after the NMI: free_pages_nolock() is not exported",
+			sizeof(put));
+	report("| %s | %s | %s | %lu |", nmi_src->name, get, put, nmi_failed);
+}
+
+static void measure_nmi(void)
+{
+	char why[64];
+	unsigned int i;
+	int err;
+
+	report_gap();
+	report("#### NMI: a get and its put in an NMI handler, %u NMIs a CPU sends itself, ns per call",
+	       NMI_ROUNDS);
+	report_gap();
+	err = register_nmi_handler(NMI_LOCAL, bench_nmi, 0, KBUILD_MODNAME);
+	if (err) {
+		report("not measured: register_nmi_handler() failed (%d)", err);
+		return;
+	}
+	report("| source | get median (min-max) | put median (min-max) | gets failed |");
+	report("|---|---|---|---|");
+	for (i = 0; i < NR_SOURCES; i++) {
+		if (!sources[i].nmi)
+			continue;
+		if (src_err[i]) {
+			missing_why(why, sizeof(why), i);
+			report("| %s | %s | | |", sources[i].name, why);
+			continue;
+		}
+		measure_nmi_source(i);
+	}
+	unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
+	report_gap();
+	report("labyrinth serves NMIs from the CPU's NMI share and leaves their puts to its worker.");
+}
+#else
+static void measure_nmi(void)
+{
+	report_gap();
+	report("NMI: not measured: no local APIC to send an NMI with");
+}
+#endif
+
 static int __init bench_init(void)
 {
 	unsigned int pi;
@@ -1477,6 +1620,7 @@ static int __init bench_init(void)
 	for (pi = 0; pi < NR_PATTERNS; pi++)
 		report_pattern(pi);
 	measure_fill();
+	measure_nmi();
 
 	report_blob.data = report_buf;
 	/* debugfs failures are not fatal and need no checking */
