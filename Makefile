@@ -16,6 +16,8 @@
 #                      allocations for STRESS_MS ms (default 300000), then
 #                      the reserve guarantee; on the 6.12 test kernel
 #   make check         lint, build both kernels, boot them, run every test
+#   make docs          copy the reports of demo, stress and bench (reports/)
+#                      into README.md; those three targets do it themselves
 #   make clean
 
 KVER ?= $(shell uname -r)
@@ -82,10 +84,13 @@ shell:
 bench:
 	tests/vm/run.sh bench
 
+docs:
+	tests/vm/docs.sh
+
 # STRESS_MS, from the command line or the environment, reaches run.sh
 # through the environment.
 stress:
 	tests/vm/run.sh stress
 
 .PHONY: all modules tests install dkms-install dkms-remove lint clean check \
-	demo shell bench stress
+	demo shell bench stress docs

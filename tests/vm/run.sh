@@ -49,6 +49,8 @@ verdict() {
 
 # shellcheck source=tests/vm/lib-host.sh
 . "$vm/lib-host.sh"
+# shellcheck source=tests/vm/report.sh
+. "$vm/report.sh"
 
 mkdir -p "$cache" "$build" || die "cannot create $cache and $build"
 exec 9> "$cache/lock"
@@ -108,6 +110,11 @@ check)
 	else
 		not_ok "lint: checkpatch, W=1, sparse and coccicheck clean"
 	fi
+	if "$vm/docs.sh" --check; then
+		ok
+	else
+		not_ok "README.md shows the reports as they are (make docs)"
+	fi
 	say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak, wait-context and object checks)"
 	dtree=$("$vm/kernel.sh" debug)
 	say "building the 6.12 test kernel (PREEMPT_RT flavour: lockdep, raw lock nesting, atomic sleep checks)"
@@ -138,7 +145,13 @@ demo)
 	build_modules distro "$DISTRO_KDIR"
 	make_initramfs distro
 	boot_and_judge distro distro "$DISTRO_IMAGE" demo show
-	verdict
+	if verdict; then
+		mkdir -p "$reports"
+		demo_report > "$reports/demo.md"
+		"$vm/docs.sh"
+	else
+		die "no report written: the run failed"
+	fi
 	;;
 lint)
 	ensure_packages "${PKGS_CHECK[@]}"
@@ -146,24 +159,43 @@ lint)
 	"$vm/lint.sh" "$ktree"
 	;;
 bench)
-	ensure_packages "${PKGS_CHECK[@]}"
+	ensure_packages "${PKGS_CHECK[@]}" gnuplot-nox
 	say "building the 6.12 test kernel (base flavour) for the objpool table"
 	ktree=$("$vm/kernel.sh" base)
 	kunit_tool "$ktree"
+	say "building the 7.3 test kernel (base flavour) for the nolock and guarantee tables"
+	k73tree=$("$vm/kernel.sh" base 7.3)
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
 	build_modules test612 "$ktree"
-	make_initramfs distro
-	make_initramfs test612
-	for init in 1 0; do
-		LAB_APPEND="init_on_alloc=$init" boot_and_judge distro distro \
-			"$DISTRO_IMAGE" bench
-		bench_table distro "init_on_alloc=$init, Debian kernel (production config)"
+	build_modules test73 "$k73tree"
+	for name in distro test612 test73; do
+		make_initramfs "$name"
 	done
-	LAB_APPEND="init_on_alloc=0" boot_and_judge test612 test612 \
-		"$ktree/arch/x86/boot/bzImage" bench
-	bench_table test612 "init_on_alloc=0, 6.12 test kernel (DEBUG kernel: lockdep, DEBUG_VM)"
-	verdict
+	bench_boots=${BENCH_BOOTS:-3}
+	rm -rf "$build/bench"
+	mkdir -p "$build/bench"
+	# The Debian kernel has no fault injection: no guarantee table.
+	for n in $(seq "$bench_boots"); do
+		LAB_APPEND="init_on_alloc=0" LAB_SKIPS='^bench_guarantee$' \
+			bench_boot distro "$DISTRO_IMAGE" "deb61-ioa0-$n" \
+			"Debian 6.1, init_on_alloc=0 (boot $n of $bench_boots)"
+	done
+	LAB_APPEND="init_on_alloc=1" LAB_SKIPS='^bench_guarantee$' \
+		bench_boot distro "$DISTRO_IMAGE" deb61-ioa1 \
+		"Debian 6.1, init_on_alloc=1 (Debian's default)"
+	LAB_APPEND="init_on_alloc=0" bench_boot test612 \
+		"$ktree/arch/x86/boot/bzImage" t612-ioa0 \
+		"6.12 test kernel (lockdep, DEBUG_VM), init_on_alloc=0"
+	LAB_APPEND="init_on_alloc=0" bench_boot test73 \
+		"$k73tree/arch/x86/boot/bzImage" t73-ioa0 \
+		"7.3 test kernel (lockdep, DEBUG_VM), init_on_alloc=0"
+	if verdict; then
+		bench_reports "$bench_boots"
+		"$vm/docs.sh"
+	else
+		die "no report written: the run failed"
+	fi
 	;;
 stress)
 	ensure_packages "${PKGS_CHECK[@]}"
@@ -177,7 +209,13 @@ stress)
 	LAB_APPEND="labstress_ms=$stress_ms" LAB_SKIPS=$TEST_SKIPS \
 		boot_and_judge test612 test612 "$ktree/arch/x86/boot/bzImage" stress
 	stress_table test612
-	verdict
+	if verdict; then
+		mkdir -p "$reports"
+		stress_report > "$reports/stress.md"
+		"$vm/docs.sh"
+	else
+		die "no report written: the run failed"
+	fi
 	;;
 shell)
 	ensure_packages "${PKGS_DEMO[@]}"

@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The reports that make demo, make stress and make bench write to
+# reports/, sourced by run.sh.  Each holds what its command measured, as it
+# printed it, with where and when; tests/vm/docs.sh copies them into
+# README.md, which shows no figure that is not in one of them.
+
+reports=$repo/reports
+
+# What was measured: the commit, and whether the tree had changes.
+report_commit() {
+	local rev
+
+	rev=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null) ||
+		{ echo "no git checkout"; return 0; }
+	if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no -- \
+		. ':!reports' ':!README.md' 2>/dev/null)" ]; then
+		echo "commit $rev with uncommitted changes"
+	else
+		echo "commit $rev"
+	fi
+}
+
+# report_header COMMAND: the first lines of a report.
+report_header() {
+	local cpu qemu
+
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	qemu=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+	echo "<!-- written by make $1; make docs copies it into README.md -->"
+	echo
+	echo "\`make $1\`, $(report_commit), $(date -u '+%Y-%m-%d %H:%M UTC');" \
+		"host: ${cpu:-unknown CPU}, $(nproc) cores; guest: QEMU $qemu" \
+		"with TCG (software emulation)."
+}
+
+# report_boot LABEL MODE: the kernel command line of LABEL's last boot.
+report_boot() {
+	echo "Boot arguments: \`$(cat "$build/$1/$2.append")\`"
+}
+
+# The lines the console showed of the demo, then the verdict.
+demo_report() {
+	report_header demo
+	echo
+	report_boot distro demo
+	echo
+	echo '```'
+	grep -E '^(==|\$ |  )' "$build/distro/demo.console"
+	echo
+	echo "$passed passed, $failed failed, $skipped skipped"
+	echo '```'
+}
+
+stress_report() {
+	report_header stress
+	echo
+	report_boot test612 stress
+	stress_table test612
+}
+
+# bench_values FILE...: from each benchmark output, one line per figure:
+# "KIND<TAB>TABLE<TAB>NAME<TAB>VALUE<TAB>FILE", KIND ns (1 CPU median; in
+# the NMI table, of a get), nsall (all CPUs median) or ratio.
+bench_values() {
+	awk -F' *[|] *' -v OFS='\t' '
+		FNR == 1 { table = "" }
+		{ sub(/\r$/, "") }
+		!sub(/^LAB-BENCH /, "") { next }
+		/^#### / { table = $0; sub(/^#### /, "", table)
+			   sub(/:.*/, "", table); next }
+		table == "" { next }
+		/^[|]/ && $3 ~ /^[0-9.]+ \(/ {
+			split($3, a, " "); print "ns", table, $2, a[1], FILENAME
+			if (table != "NMI" && $4 ~ /^[0-9.]+ \(/) {
+				split($4, a, " ")
+				print "nsall", table, $2, a[1], FILENAME
+			}
+			next
+		}
+		/^[^|#].*: [0-9]+[.][0-9]+$/ {
+			v = $0; sub(/.*: /, "", v)
+			n = $0; sub(/: [0-9.]+$/, "", n)
+			print "ratio", table, n, v, FILENAME
+		}' "$@"
+}
+
+# bench_stats: from bench_values lines, one per figure:
+# "KIND<TAB>TABLE<TAB>NAME<TAB>MEDIAN<TAB>MIN<TAB>MAX<TAB>N", in the order
+# figures first appear.
+bench_stats() {
+	awk -F'\t' -v OFS='\t' '
+		{ k = $1 OFS $2 OFS $3
+		  if (!(k in n)) order[++keys] = k
+		  v[k, ++n[k]] = $4 + 0 }
+		END {
+			for (i = 1; i <= keys; i++) {
+				k = order[i]; m = n[k]
+				for (a = 2; a <= m; a++)	# insertion sort
+					for (b = a; b > 1 && v[k, b - 1] > v[k, b]; b--) {
+						t = v[k, b]; v[k, b] = v[k, b - 1]; v[k, b - 1] = t
+					}
+				med = m % 2 ? v[k, (m + 1) / 2] : (v[k, m / 2] + v[k, m / 2 + 1]) / 2
+				print k, med, v[k, 1], v[k, m], m
+			}
+		}'
+}
+
+# The targets, judged on the medians of the boots in STATS (bench_stats).
+bench_targets() {
+	awk -F'\t' '
+		BEGIN {
+			t["pair", "labyrinth/floor (1 CPU), loop cost taken off"] = "<= 1.30|get+put against the floor, loop taken off"
+			t["burst-get", "labyrinth get / floor get (1 CPU), loop cost taken off"] = "<= 1.30|a get against the floor, loop taken off"
+			t["burst-put", "labyrinth put / floor put (1 CPU), loop cost taken off"] = "<= 1.30|a put against the floor, loop taken off"
+			t["pair", "alloc_page/labyrinth (1 CPU)"] = ">= 5.00|alloc_page()+__free_page() against get+put (gross)"
+			t["cross-CPU", "labyrinth/page_pool (1 CPU)"] = "<= 1.00|a page handed to another CPU, against page_pool"
+			t["pair", "labyrinth all-CPU/1-CPU"] = "<= 1.10|get+put on all CPUs at once against one CPU"
+			print "| target | bound | median (min-max) over the boots | holds |"
+			print "|---|---|---|---|"
+		}
+		$1 == "ratio" && (($2, $3) in t) {
+			split(t[$2, $3], d, "|"); split(d[1], b, " ")
+			ok = b[1] == "<=" ? $4 <= b[2] : $4 >= b[2]
+			miss = b[1] == "<=" ? $4 / b[2] - 1 : b[2] / $4 - 1
+			printf "| %s (%s: %s) | %s | %.2f (%.2f-%.2f) | %s |\n",
+				d[2], $2, $3, d[1], $4, $5, $6,
+				ok ? "yes" : sprintf("no: %.0f %% over", miss * 100)
+			seen++
+		}
+		END { if (seen != 6) print "(" 6 - seen " targets not measured)" }'
+}
+
+# bench_chart STATS SVG TITLE: ns per operation of each source, one CPU,
+# median of the boots, per table, as a bar chart drawn by gnuplot.
+bench_chart() {
+	local data=$2.dat
+
+	awk -F'\t' -v OFS='\t' '
+		$1 == "ns" && $2 != "burst" && $2 != "NMI" {
+			if (!($2 in tn)) tables[++nt] = $2
+			if (!($3 in sn)) sources[++ns] = $3
+			tn[$2]; sn[$3]; v[$2, $3] = $4
+		}
+		END {
+			printf "table"
+			for (s = 1; s <= ns; s++) printf "\t\"%s\"", sources[s]
+			print ""
+			for (i = 1; i <= nt; i++) {
+				printf "%s", tables[i]
+				for (s = 1; s <= ns; s++)
+					printf "\t%s", ((tables[i], sources[s]) in v) ? v[tables[i], sources[s]] : "NaN"
+				print ""
+			}
+		}' "$1" > "$data"
+	gnuplot <<-EOF
+		set terminal svg size 900,480 dynamic noenhanced font "sans,12" background "white"
+		set output "$2"
+		set title "$3"
+		set ylabel "ns per operation, one CPU (log scale)"
+		set logscale y
+		set style data histograms
+		set style histogram clustered gap 2
+		set style fill solid 0.8 border -1
+		set key outside right top
+		set grid ytics
+		set datafile missing "NaN"
+		plot for [c=2:*] "$data" using c:xtic(1) title columnhead
+	EOF
+	rm -f "$data"
+}
+
+# bench_summary STATS BOOTS TITLE: the ratios and the targets over the
+# boots, for README.
+bench_summary() {
+	report_header bench
+	echo
+	echo "### $3: every ratio, median (min-max) over $2 boots"
+	echo
+	echo "| table | ratio | median | min-max |"
+	echo "|---|---|---|---|"
+	awk -F'\t' '$1 == "ratio" {
+		printf "| %s | %s | %.2f | %.2f-%.2f |\n", $2, $3, $4, $5, $6 }' "$1"
+	echo
+	echo "### Targets, on those medians"
+	echo
+	bench_targets < "$1"
+	echo
+	echo "![ns per operation and source, one CPU, median of $2 boots](reports/bench.svg)"
+}
+
+# bench_boot NAME IMAGE LABEL TITLE: one benchmark boot of NAME's modules,
+# its output kept in $build/bench for the reports and printed.
+bench_boot() {
+	local name=$1 image=$2 label=$3 title=$4 dir=$build/bench
+
+	boot_and_judge "$label" "$name" "$image" bench
+	tr -d '\r' < "$build/$label/bench.results" |
+		sed -n 's/^LAB-BENCH //p' > "$dir/$label.out"
+	echo "$title" > "$dir/$label.title"
+	cp "$build/$label/bench.append" "$dir/$label.append"
+	echo "$label" >> "$dir/order"
+	echo
+	echo "### $title"
+	echo
+	cat "$dir/$label.out"
+}
+
+# bench_section LABEL: one boot's complete output under its title.
+bench_section() {
+	local dir=$build/bench
+
+	echo
+	echo "### $(cat "$dir/$1.title")"
+	echo
+	echo "Boot arguments: \`$(cat "$dir/$1.append")\`"
+	echo
+	cat "$dir/$1.out"
+}
+
+# bench_reports BOOTS: reports/bench.md, every boot's complete output;
+# reports/bench-summary.md, for README: the ratios of the Debian
+# init_on_alloc=0 boots as medians and ranges, the targets, the chart
+# (reports/bench.svg) and the 7.3 boot, whose tables have the nolock
+# sources and the guarantee table.
+bench_reports() {
+	local dir=$build/bench label title="Debian 6.1, init_on_alloc=0"
+
+	mkdir -p "$reports"
+	{
+		report_header bench
+		while read -r label; do
+			bench_section "$label"
+		done < "$dir/order"
+	} > "$reports/bench.md"
+	bench_values "$dir"/deb61-ioa0-*.out | bench_stats > "$dir/stats"
+	bench_chart "$dir/stats" "$reports/bench.svg" \
+		"$title: ns per operation, one CPU, median of $1 boots"
+	{
+		bench_summary "$dir/stats" "$1" "$title"
+		bench_section t73-ioa0
+	} > "$reports/bench-summary.md"
+}
