@@ -11,10 +11,12 @@
  * A get is served, in this order, by:
  *
  *   1. the local CPU's pool - no lock, no atomic instruction, no cache line
- *      shared with other CPUs;
- *   2. the stash of another CPU (stealing, under that CPU's stash lock);
- *   3. the local CPU's NMI share (below), the pool's last pages;
- *   4. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
+ *      shared with other CPUs - and last of it its NMI share (below);
+ *   2. the stash of another CPU, on the same node first (stealing, under
+ *      that CPU's stash lock): a theft takes up to 16 pages, never more
+ *      than half of that stash, and the pages it does not serve join the
+ *      local pool;
+ *   3. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
  *      parameter is on and the page allocator may be called here (on
  *      PREEMPT_RT not in hard-IRQ context, with interrupts off or under a
  *      raw spinlock: there the fallback is skipped and counted in

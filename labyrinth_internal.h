@@ -16,6 +16,9 @@
 /* Hard upper bound of pages_per_cpu: 64 MiB per CPU with 4 KiB pages. */
 #define LAB_MAX_PAGES_PER_CPU	16384
 
+/* Pages one theft from another CPU's stash takes at most. */
+#define LAB_STEAL_MAX		16U
+
 /*
  * Per-CPU event counters, summed over CPUs when read.  The refill worker
  * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others,

@@ -159,6 +159,8 @@ struct lab_cpu {
 };
 
 static struct lab_cpu __percpu *lab_cpus;
+/* CPUs whose stash had pages when last changed: where thieves look. */
+static struct cpumask lab_stocked;
 static struct workqueue_struct *lab_wq;
 
 static unsigned int capacity(void)
@@ -207,10 +209,26 @@ static unsigned int level_seen(const struct lab_cpu *c)
 	return c->nr_hot + c->nr_dirty + c->stash_seen + share_nr(c);
 }
 
+/*
+ * Any CPU, stash_lock held: @c's stash holds @nr pages now.  Its bit in
+ * lab_stocked is written only when the stash empties or stops being
+ * empty, and is only a hint: a thief takes the lock before it trusts it.
+ */
+static void stash_count(struct lab_cpu *c, unsigned int nr)
+{
+	WRITE_ONCE(c->nr_stash, nr);
+	if (!nr != !cpumask_test_cpu(c->cpu, &lab_stocked)) {
+		if (nr)
+			cpumask_set_cpu(c->cpu, &lab_stocked);
+		else
+			cpumask_clear_cpu(c->cpu, &lab_stocked);
+	}
+}
+
 /* nr_stash changed under stash_lock, by the owner or with the pool idle. */
 static void set_stash(struct lab_cpu *c, unsigned int nr)
 {
-	WRITE_ONCE(c->nr_stash, nr);
+	stash_count(c, nr);
 	c->stash_seen = nr;
 }
 
@@ -295,7 +313,7 @@ static unsigned int stash_take(struct lab_cpu *c, struct list_head *list,
 	nr = min(nr, c->nr_stash);
 	for (i = 0; i < nr; i++)
 		list_move(c->stash.next, list);
-	WRITE_ONCE(c->nr_stash, c->nr_stash - nr);
+	stash_count(c, c->nr_stash - nr);
 	return nr;
 }
 
@@ -352,49 +370,94 @@ static struct page *take_dirty(struct lab_cpu *c)
 }
 
 /*
- * Take one page from the stash of @v, CPU @cpu's pool, or NULL.  Only @v's
- * stash cache line is touched: its owner's fast path stays on its own.
+ * Move up to @want pages, and at most half of them, from the stash of @v
+ * to @list.  Only @v's stash cache line is touched: its owner's fast path
+ * stays on its own.
+ * Return: the pages moved.
  */
-static struct page *steal_from(struct lab_cpu *v)
+static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
+			       unsigned int want)
 {
-	struct page *page = NULL;
 	unsigned long flags;
-	LIST_HEAD(list);
+	unsigned int nr;
 
 	raw_spin_lock_irqsave(&v->stash_lock, flags);
-	if (stash_take(v, &list, 1))
-		page = list_first_entry(&list, struct page, lru);
+	nr = stash_take(v, list, min(want, DIV_ROUND_UP(v->nr_stash, 2)));
 	raw_spin_unlock_irqrestore(&v->stash_lock, flags);
-	if (!page)
-		return NULL;
-	list_del(&page->lru);
 
 	/* The victim may never take a page itself: refill it now. */
-	if (READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark))
+	if (nr && READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark))
 		kick_refill(v);
-	return page;
+	return nr;
 }
 
 /*
- * Take one page from another CPU's stash, trying the CPUs after @thief
- * first so that thieves spread over their victims.
+ * Move up to @want pages from one other CPU's stash to @list: a CPU of
+ * @thief's node if one has pages, else any.  Only the CPUs in lab_stocked
+ * are tried, those after @thief first so that thieves spread over their
+ * victims.  Nothing here grows with the number of CPUs but the scan of a
+ * bitmap.
+ * Return: the pages moved.
  */
-static struct page *steal(struct lab_cpu *thief)
+static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
+			  unsigned int want)
 {
-	struct page *page = NULL;
-	unsigned int i, cpu;
+	const struct cpumask *near = cpumask_of_node(cpu_to_node(thief->cpu));
+	unsigned int cpu, nr, start = (thief->cpu + 1) % nr_cpu_ids;
+	bool far;
 
-	for (i = 1; i < nr_cpu_ids && !page; i++) {
-		struct lab_cpu *v;
-
-		cpu = (thief->cpu + i) % nr_cpu_ids;
-		if (!cpu_possible(cpu))
-			continue;
-		v = per_cpu_ptr(lab_cpus, cpu);
-		if (READ_ONCE(v->nr_stash))
-			page = steal_from(v);
+	for (far = false; ; far = true) {
+		for_each_cpu_wrap(cpu, &lab_stocked, start) {
+			if (cpu == thief->cpu ||
+			    cpumask_test_cpu(cpu, near) == far)
+				continue;
+			nr = steal_from(per_cpu_ptr(lab_cpus, cpu), list, want);
+			if (nr)
+				return nr;
+		}
+		if (far)
+			return 0;
 	}
-	return page;
+}
+
+/*
+ * Owner, interrupts off: the pages a theft took beyond the one it serves
+ * join this pool, hot[] first.  If the pool filled meanwhile it may go over
+ * its capacity until the worker trims it.
+ */
+static void keep_stolen(struct lab_cpu *c, struct list_head *list)
+{
+	unsigned int cap = capacity(), nr;
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		if (c->nr_hot >= hot_max(cap))
+			break;
+		list_del(&page->lru);
+		c->hot[c->nr_hot++] = page;
+	}
+	if (!list_empty(list)) {
+		nr = list_count_nodes(list);
+		raw_spin_lock(&c->stash_lock);
+		list_splice(list, &c->stash);
+		set_stash(c, c->nr_stash + nr);
+		raw_spin_unlock(&c->stash_lock);
+	}
+	if (level_seen(c) > cap)
+		kick_refill(c);
+}
+
+/*
+ * Owner, interrupts off, the pool empty: pages a theft may take, the one
+ * it serves included.  Several per theft, so that pages returned on
+ * another CPU come back in batches, never more than the pool has room for.
+ */
+static unsigned int steal_want(const struct lab_cpu *c)
+{
+	unsigned int cap = capacity(), level = level_seen(c);
+
+	return 1 + min3(LAB_STEAL_MAX - 1, hot_max(cap) / 2,
+			cap > level ? cap - level : 0);
 }
 
 /*
@@ -581,6 +644,8 @@ static noinline struct page *get_slow(unsigned long ip)
 	unsigned long flags;
 	struct lab_cpu *c;
 	struct page *page;
+	unsigned int want;
+	LIST_HEAD(stolen);
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
@@ -588,16 +653,21 @@ static noinline struct page *get_slow(unsigned long ip)
 	if (page) {
 		note_level(c);
 	} else {
+		want = steal_want(c);
 		kick_refill(c);
 		local_irq_restore(flags);
 		src = LAB_STOLEN;
-		page = steal(c);
-		if (!page)
+		if (steal(c, &stolen, want)) {
+			page = list_first_entry(&stolen, struct page, lru);
+			list_del(&page->lru);
+		} else {
 			page = fallback_alloc(&src);
+		}
 		local_irq_save(flags);
 		c = this_cpu_ptr(lab_cpus);
 		if (src == LAB_FALLBACK)
 			atomic_long_inc(&c->allocated);
+		keep_stolen(c, &stolen);
 	}
 	c->stat[src]++;
 	set_bounds(c);
@@ -955,7 +1025,7 @@ static void share_fill(struct lab_cpu *c, unsigned int cap)
 		list_del(&page->lru);
 		if (!share_add(c, page, target)) {
 			list_add(&page->lru, &c->stash);
-			WRITE_ONCE(c->nr_stash, c->nr_stash + 1);
+			stash_count(c, c->nr_stash + 1);
 			break;
 		}
 	}
