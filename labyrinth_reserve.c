@@ -90,6 +90,7 @@
 #define LAB_FILL_CHUNK	16		/* pages per bulk allocation */
 #define LAB_CLEAR_BATCH	16		/* returned pages cleared per round */
 #define LAB_DIRTY_MAX	32		/* returned pages waiting for the worker */
+#define LAB_TRIM_BATCH	64U		/* pages trimmed per interrupts-off section */
 #define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
 #define LAB_NMI_MAX	8		/* pages in the NMI share at most */
 #define LAB_SHARE_NR	0xffUL		/* share word: count, below the generation */
@@ -303,16 +304,24 @@ static void note_level(struct lab_cpu *c)
 		kick_refill(c);
 }
 
-/* Move up to @nr pages from @c's stash to @list; stash_lock held. */
+/*
+ * Move up to @nr pages from @c's stash to @list; stash_lock held.  The
+ * whole stash moves in one splice; part of it, a page at a time, so
+ * callers take small batches.
+ */
 static unsigned int stash_take(struct lab_cpu *c, struct list_head *list,
 			       unsigned int nr)
 {
 	unsigned int i;
 
 	lockdep_assert_held(&c->stash_lock);
-	nr = min(nr, c->nr_stash);
-	for (i = 0; i < nr; i++)
-		list_move(c->stash.next, list);
+	if (nr >= c->nr_stash) {
+		nr = c->nr_stash;
+		list_splice_init(&c->stash, list);
+	} else {
+		for (i = 0; i < nr; i++)
+			list_move(c->stash.next, list);
+	}
 	stash_count(c, c->nr_stash - nr);
 	return nr;
 }
@@ -1002,6 +1011,7 @@ struct lab_refill {
 	struct list_head excess;	/* pages above capacity, to free */
 	unsigned int nr_dirty;
 	unsigned int missing;		/* pages below capacity */
+	bool trim_more;			/* above capacity after a full batch */
 };
 
 /*
@@ -1086,9 +1096,11 @@ static void refill_share(struct lab_cpu *c)
 
 /*
  * The owner's side of a refill round, in one interrupts-off section: take a
- * batch of the dirty list, trim what lies above capacity, and say how many
- * pages are missing.  Return: false if this worker no longer runs on @c's
- * CPU.
+ * batch of the dirty list, trim a batch of what lies above capacity, and
+ * say how many pages are missing.  Both batches are bounded, so that the
+ * section is short whatever the pool's size: the worker repeats the round
+ * while either was full.  Return: false if this worker no longer runs on
+ * @c's CPU.
  */
 static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 {
@@ -1107,8 +1119,10 @@ static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 
 	raw_spin_lock(&c->stash_lock);
 	level = pool_level(c) + r->nr_dirty;
+	r->trim_more = false;
 	if (level > cap) {
-		unsigned int over = level - cap;
+		unsigned int batch = min(level - cap, LAB_TRIM_BATCH);
+		unsigned int over = batch;
 		struct page *page;
 
 		over -= stash_take(c, &r->excess, over);
@@ -1120,8 +1134,9 @@ static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 			list_add(&page->lru, &r->excess);
 			over--;
 		}
-		atomic_long_add(level - cap - over, &c->released);
-		level = cap + over;
+		atomic_long_add(batch - over, &c->released);
+		level -= batch - over;
+		r->trim_more = !over && level > cap;
 	}
 	share_fill(c, cap);
 	c->stash_seen = c->nr_stash;
@@ -1169,7 +1184,7 @@ static void refill_fn(struct work_struct *work)
 		free_page_list(&r.excess);
 		refill_clean(c, &r);
 		cond_resched();
-	} while (r.nr_dirty == LAB_CLEAR_BATCH);
+	} while (r.nr_dirty == LAB_CLEAR_BATCH || r.trim_more);
 	c->stat[LAB_REFILL_RUNS]++;
 	if (!r.missing)
 		return;
