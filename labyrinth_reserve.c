@@ -290,6 +290,13 @@ static void kick_fn(struct irq_work *work)
  */
 static void kick_refill(struct lab_cpu *c)
 {
+	/*
+	 * Queued, not waiting out a backoff: it runs soon and looks at the
+	 * pool then, no interrupt needed.  (@c's state reaches its worker
+	 * in program order on @c's CPU, or through @c's stash_lock.)
+	 */
+	if (delayed_work_pending(&c->refill) && !timer_pending(&c->refill.timer))
+		return;
 	irq_work_queue(&c->kick);
 }
 
