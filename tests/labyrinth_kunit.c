@@ -458,8 +458,13 @@ static void drain_pools(struct kunit *test, bool steal, bool fail_alloc)
 
 	KUNIT_ASSERT_TRUE_MSG(test, t->drained, "the pools never ran dry");
 	KUNIT_EXPECT_EQ(test, t->start.level, t->cap);
-	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->before, LAB_SERVED_LOCAL),
-			(unsigned long)t->cap);
+	/*
+	 * Before the last get, every page of ours was served, and with
+	 * @steal every page thefts took: one by the theft, the rest locally.
+	 */
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->before, LAB_SERVED_LOCAL) +
+			delta(&t->start, &t->before, LAB_STOLEN),
+			(unsigned long)t->cap + (steal ? t->stolen_from : 0));
 	KUNIT_EXPECT_EQ(test, t->before.level, 0U);
 	/* Every page the other pools lost was served, or joined ours. */
 	KUNIT_EXPECT_EQ(test, (unsigned long)t->stolen_from + t->cap,
