@@ -79,6 +79,9 @@ check_boots() {
 		boot_and_judge t612-ioa0 test612 "$k" check
 	LAB_APPEND="init_on_alloc=0 init_on_free=1" LAB_SMP=2,maxcpus=4 \
 		boot_and_judge t612-iof1-maxcpus4 test612 "$k" check
+	# Thefts and hotplug among more CPUs than the other boots have.
+	LAB_APPEND="labstress_ms=20000" LAB_SMP=8 \
+		boot_and_judge t612-smp8 test612 "$k" stress
 	# Page poisoning takes precedence over init_on_alloc and init_on_free.
 	LAB_APPEND="page_poison=1" LAB_SKIPS=$TEST_SKIPS_INIT_OFF \
 		boot_and_judge d612 debug612 "$d" check
