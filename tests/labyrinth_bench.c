@@ -1446,10 +1446,16 @@ static void report_guarantee(void)
 		report("%s %llu |", line, sum);
 	}
 	report_gap();
-	report("Every CPU takes from one source at a time, all CPUs at once, with preemption off, until the source fails or %u pages (cap); page_pool's caches were filled first.",
-	       GUARANTEE_CAP);
-	if (!src_err[SRC_PAGE_NOLOCK])
-		report("alloc_pages_nolock() and kmalloc_nolock() never consult fail_page_alloc (it may take locks): their rows say what they serve while injection fails the others, not what they would serve short of memory.");
+	report("Every CPU takes from one source at a time, all CPUs at once, %s",
+	       "with preemption off,");
+	report("until the source fails or gave %u pages (cap); %s", GUARANTEE_CAP,
+	       "page_pool's caches were filled first.");
+	if (src_err[SRC_PAGE_NOLOCK])
+		return;
+	report("alloc_pages_nolock() and kmalloc_nolock() never consult %s",
+	       "fail_page_alloc (it may take locks):");
+	report("their rows say what they serve while injection fails the %s",
+	       "others, not what they would serve short of memory.");
 }
 
 /* "prepare", then "run" once the page allocator fails; see the top. */
@@ -1465,13 +1471,12 @@ static ssize_t guarantee_write(struct file *file, const char __user *ubuf,
 		return -EFAULT;
 	buf[count] = '\0';
 	mutex_lock(&guarantee_lock);
-	if (sysfs_streq(buf, "prepare")) {
+	if (sysfs_streq(buf, "prepare"))
 		err = guarantee_nr ? -EBUSY : guarantee_prepare();
-	} else if (sysfs_streq(buf, "run") && guarantee_nr) {
+	else if (sysfs_streq(buf, "run") && guarantee_nr)
 		guarantee_finish(true);
-	} else {
+	else
 		err = -EINVAL;
-	}
 	mutex_unlock(&guarantee_lock);
 	return err ?: count;
 }
@@ -1574,8 +1579,8 @@ static void measure_nmi(void)
 	int err;
 
 	report_gap();
-	report("#### NMI: a get and its put in an NMI handler, %u NMIs a CPU sends itself, ns per call",
-	       NMI_ROUNDS);
+	report("#### NMI: a get and its put in an NMI handler, %u NMIs %s",
+	       NMI_ROUNDS, "a CPU sends itself, ns per call");
 	report_gap();
 	err = register_nmi_handler(NMI_LOCAL, bench_nmi, 0, KBUILD_MODNAME);
 	if (err) {
@@ -1596,7 +1601,8 @@ static void measure_nmi(void)
 	}
 	unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
 	report_gap();
-	report("labyrinth serves NMIs from the CPU's NMI share and leaves their puts to its worker.");
+	report("labyrinth serves NMIs from the CPU's NMI share %s",
+	       "and leaves their puts to its worker.");
 }
 #else
 static void measure_nmi(void)
