@@ -53,7 +53,7 @@ debian_mirror() {
 fetch_source_73() {
 	local dir=$cache/deb apt deb
 
-	deb=$(ls "$dir"/linux-source-7.3_*_all.deb 2>/dev/null | tail -n 1)
+	deb=$(ls "$dir"/linux-source-7.3_*_all.deb 2>/dev/null | tail -n 1 || true)
 	if [ -z "$deb" ]; then
 		log "downloading linux-source-7.3 from trixie-backports"
 		mkdir -p "$dir/lists/partial"
