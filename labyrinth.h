@@ -15,7 +15,8 @@
  *   2. the stash of another CPU, on the same node first (stealing, under
  *      that CPU's stash lock): a theft takes up to 16 pages, never more
  *      than half of that stash, and the pages it does not serve join the
- *      local pool;
+ *      local pool; from a CPU of another node it takes only the page it
+ *      serves;
  *   3. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
  *      parameter is on and the page allocator may be called here (on
  *      PREEMPT_RT not in hard-IRQ context, with interrupts off or under a
@@ -54,7 +55,8 @@
  * What labyrinth_put() accepts: an order-0 page that labyrinth_get()
  * served, given back once, by its only holder (reference count of one),
  * unmapped and with no ->mapping.  Such a page joins the local pool, or is
- * freed if the pool is full.  Anything else is refused, counted in
+ * freed if the pool is full or the page is on another memory node than
+ * the local CPU (put_remote): a pool holds pages of its CPU's node only.  Anything else is refused, counted in
  * put_rejected and reported once per call site, naming the caller:
  *
  *  - left untouched: pages labyrinth may not own (tail, slab, typed such as

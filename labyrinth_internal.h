@@ -36,6 +36,7 @@ enum lab_stat_item {
 	LAB_FALLBACK_SKIPPED,	/* get returned NULL: allocator not allowed here */
 	LAB_PUT_POOLED,		/* put kept in the local pool */
 	LAB_PUT_FREED,		/* put freed: the pool was full */
+	LAB_PUT_REMOTE,		/* put freed: the page is on another node */
 	LAB_PUT_REJECTED,	/* put refused: not a poolable page */
 	LAB_PUT_DEFERRED,	/* put in NMI left to the refill worker */
 	LAB_CLEARED_INLINE,	/* returned pages cleared on the get path */

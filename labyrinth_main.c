@@ -44,6 +44,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_FALLBACK_SKIPPED]	= "fallback_skipped",
 	[LAB_PUT_POOLED]	= "put_pooled",
 	[LAB_PUT_FREED]		= "put_freed",
+	[LAB_PUT_REMOTE]	= "put_remote",
 	[LAB_PUT_REJECTED]	= "put_rejected",
 	[LAB_PUT_DEFERRED]	= "put_deferred",
 	[LAB_CLEARED_INLINE]	= "cleared_inline",

@@ -17,6 +17,10 @@
  * The level of a pool is nr_hot + nr_dirty + nr_stash; its capacity is the
  * pages_per_cpu parameter.
  *
+ * A pool keeps pages of its CPU's memory node only: it is filled there
+ * (__GFP_THISNODE), a put of a page of another node frees it, and a theft
+ * from a CPU of another node takes only the page it serves.
+ *
  * Lock order:
  *
  *   local_irq_save() on the owning CPU
@@ -94,7 +98,8 @@
 #define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
 #define LAB_NMI_MAX	8		/* pages in the NMI share at most */
 #define LAB_SHARE_NR	0xffUL		/* share word: count, below the generation */
-#define LAB_GFP_FILL	(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)
+#define LAB_GFP_FILL	(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | \
+			 __GFP_NOWARN)
 
 /**
  * struct lab_cpu - one CPU's reserve
@@ -109,6 +114,7 @@
  *	+ @stash_seen never understates the level (owner only)
  * @min_level: lowest level the owner has seen (owner only)
  * @cpu: the owning CPU
+ * @nid: the memory node of @cpu, whose pages the pool keeps
  * @dirty: returned pages waiting to be cleared (owner only)
  * @stat: event counters, summed over CPUs by readers; each is written
  *	only by the owner (interrupts off) or only by the refill worker
@@ -125,7 +131,8 @@
  * @share_word: pages in @share (the low bits) and a generation above them
  * @share: clean pages for NMI callers (see the top of this file)
  * @deferred: pages given back in NMI for the worker to pool
- * @release: refused pages whose reference the worker drops
+ * @release: pages whose reference the worker drops: refused ones, and those
+ *	of another node given back where the allocator may not be called
  * @nmi_stat: event counters written in NMI only, summed with @stat
  * @deferred_done: pages of @deferred the worker took (worker)
  */
@@ -137,6 +144,7 @@ struct lab_cpu {
 	unsigned int stash_seen;
 	unsigned int min_level;
 	unsigned int cpu;
+	int nid;
 	struct list_head dirty;
 	unsigned long stat[LAB_NR_STATS];
 	struct page *hot[LAB_HOT_MAX];
@@ -167,6 +175,12 @@ static struct workqueue_struct *lab_wq;
 static unsigned int capacity(void)
 {
 	return READ_ONCE(lab_pages_per_cpu);
+}
+
+/* Whether @page is on @c's node, the only one whose pages @c keeps. */
+static bool page_home(const struct lab_cpu *c, const struct page *page)
+{
+	return !IS_ENABLED(CONFIG_NUMA) || page_to_nid(page) == c->nid;
 }
 
 static unsigned int hot_max(unsigned int cap)
@@ -409,9 +423,9 @@ static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
 
 /*
  * Move up to @want pages from one other CPU's stash to @list: a CPU of
- * @thief's node if one has pages, else any.  Only the CPUs in lab_stocked
- * are tried, those after @thief first so that thieves spread over their
- * victims.  Nothing here grows with the number of CPUs but the scan of a
+ * @thief's node if one has pages, else the one page to serve from any
+ * CPU.  Only the CPUs in lab_stocked are tried, those after @thief first
+ * so that thieves spread over their victims.  Nothing here grows with the number of CPUs but the scan of a
  * bitmap.
  * Return: the pages moved.
  */
@@ -427,7 +441,8 @@ static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
 			if (cpu == thief->cpu ||
 			    cpumask_test_cpu(cpu, near) == far)
 				continue;
-			nr = steal_from(per_cpu_ptr(lab_cpus, cpu), list, want);
+			nr = steal_from(per_cpu_ptr(lab_cpus, cpu), list,
+					far ? 1 : want);
 			if (nr)
 				return nr;
 		}
@@ -813,10 +828,19 @@ static noinline void put_refused(struct page *page, unsigned long ip)
 	allocator_exit();
 }
 
-/* Owner, interrupts off: keep @page if the pool has room; say which. */
+/*
+ * Owner, interrupts off: keep @page if it is of this node and the pool has
+ * room; say which.  A page of another node is always given back to the
+ * page allocator, by the caller (LAB_PUT_REMOTE).
+ */
 static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 {
 	unsigned int cap = capacity();
+
+	if (unlikely(!page_home(c, page))) {
+		atomic_long_inc(&c->released);
+		return LAB_PUT_REMOTE;
+	}
 
 	if (unlikely(level_seen(c) >= cap) && !room_after_theft(c, cap)) {
 		if (allocator_allowed()) {
@@ -851,23 +875,29 @@ static noinline void put_slow(struct page *page, unsigned long ip)
 	trace_labyrinth_put(c->cpu, res, pool_level(c));
 	local_irq_restore(flags);
 
-	if (res == LAB_PUT_FREED) {
-		lab_debug_forget(page);
-		page_ref_unfreeze(page, 1);
-		lab_kasan_unpoison_page(page);
-		allocator_enter();
-		__free_page(page);
-		allocator_exit();
+	if (res != LAB_PUT_FREED && res != LAB_PUT_REMOTE)
+		return;
+	lab_debug_forget(page);
+	page_ref_unfreeze(page, 1);
+	lab_kasan_unpoison_page(page);
+	if (!allocator_allowed()) {
+		/* Only a page of another node: the worker frees it. */
+		llist_add(page_llnode(page), &c->release);
+		kick_refill(c);
+		return;
 	}
+	allocator_enter();
+	__free_page(page);
+	allocator_exit();
 }
 
 /**
  * labyrinth_put() - give a page back to the reserve
  * @page: an order-0 page the caller owns exclusively, or NULL (no-op)
  *
- * The page joins the local CPU's pool if the pool is below capacity and is
- * freed otherwise.  A page labyrinth may not own, or one already given
- * back, is left untouched; a shared, pfmemalloc or compound page loses the
+ * The page joins the local CPU's pool if it is of this CPU's memory node
+ * and the pool is below capacity, and is freed otherwise.  A page
+ * labyrinth may not own, or one already given back, is left untouched; a shared, pfmemalloc or compound page loses the
  * caller's reference.  Either is counted as rejected and reported once per
  * call site (see labyrinth.h).  In NMI the page goes to the NMI share or
  * waits for the refill worker.
@@ -893,7 +923,8 @@ void labyrinth_put(struct page *page)
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(lab_cpus);
-	if (unlikely(c->nr_hot >= c->put_max || trace_labyrinth_put_enabled() ||
+	if (unlikely(c->nr_hot >= c->put_max || !page_home(c, page) ||
+		     trace_labyrinth_put_enabled() ||
 		     static_branch_unlikely(&lab_debug_key))) {
 		local_irq_restore(flags);
 		put_slow(page, _RET_IP_);
@@ -984,7 +1015,6 @@ static bool freeze_new(struct lab_cpu *c, struct page *page)
 static unsigned int fill(struct lab_cpu *c, unsigned int want,
 			 unsigned int *added)
 {
-	int nid = cpu_to_node(c->cpu);
 	unsigned int done = 0;
 
 	*added = 0;
@@ -994,7 +1024,8 @@ static unsigned int fill(struct lab_cpu *c, unsigned int want,
 		LIST_HEAD(list);
 
 		nr = min_t(unsigned int, want - done, LAB_FILL_CHUNK);
-		got = lab_alloc_pages_bulk_node(LAB_GFP_FILL, nid, nr, pages);
+		got = lab_alloc_pages_bulk_node(LAB_GFP_FILL, c->nid, nr,
+						pages);
 		atomic_long_add(got, &c->allocated);
 		for (i = 0, frozen = 0; i < nr; i++) {
 			if (!pages[i])
@@ -1050,20 +1081,27 @@ static void share_fill(struct lab_cpu *c, unsigned int cap)
 
 /*
  * Worker: take the pages given back in NMI into the stash, cleared if they
- * must be, and drop the references of the refused pages that waited for a
- * context where the page allocator may be called.
+ * must be (those of another node go back to the page allocator), and drop
+ * the references of the pages that waited for a context where the page
+ * allocator may be called: refused ones, and those of another node.
  */
 static void drain_deferred(struct lab_cpu *c)
 {
 	struct llist_node *node = llist_del_all(&c->deferred), *next;
-	unsigned int nr = 0;
+	unsigned int nr = 0, far = 0;
 	LIST_HEAD(list);
+	LIST_HEAD(away);
 
 	llist_for_each_safe(node, next, node) {
 		struct page *page = llnode_page(node);
 
 		/* Given back in NMI: no pattern to check, no mark to trust. */
 		lab_debug_forget(page);
+		if (!page_home(c, page)) {
+			list_add(&page->lru, &away);
+			far++;
+			continue;
+		}
 		if (clear_needed())
 			clear_highpage(page);
 		list_add(&page->lru, &list);
@@ -1071,9 +1109,11 @@ static void drain_deferred(struct lab_cpu *c)
 	}
 	if (clear_needed())
 		c->stat[LAB_PAGES_CLEARED] += nr;
-	WRITE_ONCE(c->deferred_done, c->deferred_done + nr);
+	WRITE_ONCE(c->deferred_done, c->deferred_done + nr + far);
 	if (nr)
 		stash_add(c, &list, nr);
+	atomic_long_add(far, &c->released);
+	free_page_list(&away);
 
 	node = llist_del_all(&c->release);
 	llist_for_each_safe(node, next, node) {
@@ -1256,6 +1296,7 @@ int lab_cpu_prepare(unsigned int cpu)
 	unsigned long flags;
 	unsigned int added;
 
+	c->nid = cpu_to_mem(cpu);
 	fill(c, capacity() - pool_level(c), &added);
 	if (pool_level(c) < capacity() && !READ_ONCE(lab_live))
 		return -ENOMEM;
@@ -1381,6 +1422,7 @@ int lab_reserve_init(void)
 		INIT_LIST_HEAD(&c->stash);
 		raw_spin_lock_init(&c->stash_lock);
 		c->cpu = cpu;
+		c->nid = cpu_to_mem(cpu);
 		c->retry_at = jiffies;
 		INIT_DELAYED_WORK(&c->refill, refill_fn);
 		init_irq_work(&c->kick, kick_fn);

@@ -44,6 +44,7 @@ TRACE_EVENT(labyrinth_put,
 		      __print_symbolic(__entry->outcome,
 				       { LAB_PUT_POOLED, "pooled" },
 				       { LAB_PUT_FREED, "freed" },
+				       { LAB_PUT_REMOTE, "remote" },
 				       { LAB_PUT_REJECTED, "rejected" }),
 		      __entry->level)
 );

@@ -141,8 +141,8 @@ static const struct counter get_counters[] = {
 
 /* What a put of a page is counted as: exactly one of these advances. */
 static const struct counter put_counters[] = {
-	COUNTER(PUT_POOLED), COUNTER(PUT_FREED), COUNTER(PUT_REJECTED),
-	COUNTER(PUT_DEFERRED),
+	COUNTER(PUT_POOLED), COUNTER(PUT_FREED), COUNTER(PUT_REMOTE),
+	COUNTER(PUT_REJECTED), COUNTER(PUT_DEFERRED),
 };
 
 /*

@@ -128,16 +128,27 @@ make_initramfs() {
 # boot LABEL NAME IMAGE MODE [interactive|show|quiet]: boot IMAGE with
 # NAME's initramfs; the console and results go to $build/LABEL.  Boot
 # arguments beyond the fixed ones come from LAB_APPEND, the -smp argument
-# from LAB_SMP (default 2).
+# from LAB_SMP (default 2).  With LAB_NUMA set, the guest has two memory
+# nodes of 512 MiB, CPU 0 on node 0 and CPU 1 on node 1.
 boot() {
 	local label=$1 name=$2 image=$3 mode=$4 how=${5:-quiet}
 	local dir=$build/$1 smp=${LAB_SMP:-2}
 	local append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 labmode=$mode"
+
+	# A socket per node: CPUs that share a cache on different nodes
+	# make the scheduler warn.
+	[ -n "${LAB_NUMA:-}" ] && smp=2,sockets=2,cores=1,threads=1
 	local qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot
 		    -machine q35 -accel tcg -cpu max -smp "$smp" -m 1G
 		    -kernel "$image" -initrd "$build/$name/initramfs.cpio")
 
 	append+=" ${LAB_APPEND:-}"
+	if [ -n "${LAB_NUMA:-}" ]; then
+		qemu+=(-object memory-backend-ram,id=mem0,size=512M
+		       -numa node,nodeid=0,cpus=0,memdev=mem0
+		       -object memory-backend-ram,id=mem1,size=512M
+		       -numa node,nodeid=1,cpus=1,memdev=mem1)
+	fi
 	if [ "$how" = interactive ]; then
 		exec "${qemu[@]}" -append "$append" -serial stdio \
 			-serial null

@@ -98,6 +98,9 @@ check_boots() {
 	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
 	LAB_APPEND="init_on_alloc=0" \
 		boot_and_judge deb61-ioa0 distro "$DISTRO_IMAGE" check
+	# Two memory nodes: Debian's kernel has NUMA, the test kernels not.
+	LAB_NUMA=1 LAB_SKIPS= \
+		boot_and_judge deb61-numa distro "$DISTRO_IMAGE" numa
 	LAB_SKIPS=$DISTRO_RT_SKIPS
 	boot_and_judge deb61rt distro-rt "$rt_image" check
 }

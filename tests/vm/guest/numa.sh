@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check on two memory nodes, one CPU on each (QEMU -numa): a pool
+# keeps pages of its CPU's node only.  The pages a CPU's own pool serves
+# are on its node; when it is empty, a theft from the other node's CPU
+# takes only the page it serves (counted as stolen); a page of the other
+# node given back is freed (put_remote), not pooled, and the pool stays
+# on its node afterwards.  labyrinth_numa takes the pages and says where
+# they were; the counters say where they came from.
+
+numa_result() {
+	cat /sys/kernel/debug/labyrinth_numa/result
+}
+
+# numa_take CPU N: "T M", the pages taken on CPU and those off its node.
+numa_take() {
+	echo "take $1 $2" > /sys/kernel/debug/labyrinth_numa/run &&
+		numa_result | awk '{ print $2, $4 }'
+}
+
+# own_pool_on_node NAME CPU: half a pool taken on CPU, every page from its
+# own pool and on its node.
+own_pool_on_node() {
+	n=$(($(param pages_per_cpu) / 2))
+	l0=$(labstat served_local)
+	read -r t m <<EOF
+$(numa_take "$2" "$n")
+EOF
+	l1=$(labstat served_local)
+	if [ "$t" = "$n" ] && [ "$m" = 0 ] && [ $((l1 - l0)) = "$n" ]; then
+		pass "$1"
+	else
+		fail "$1" "taken $t of $n, off node $m, served_local +$((l1 - l0))"
+	fi
+}
+
+test_numa() {
+	if [ ! -d /sys/devices/system/node/node1/cpu1 ] ||
+	   [ ! -d /sys/devices/system/node/node0/cpu0 ]; then
+		fail numa_two_nodes "CPU 0 on node 0 and CPU 1 on node 1 expected: $(ls -d /sys/devices/system/node/node*/cpu[0-9]* 2>&1)"
+		return
+	fi
+	pass numa_two_nodes
+	need_module labyrinth_numa || return 0
+	check numa_labyrinth_loads insmod "$LAB_KO/labyrinth.ko"
+	check numa_test_module_loads insmod "$LAB_KO/labyrinth_numa.ko"
+
+	own_pool_on_node numa_cpu0_pool_on_node0 0
+	own_pool_on_node numa_cpu1_pool_on_node1 1
+
+	# CPU 0's pool and 32 pages more, preemption off: past its own
+	# pages, every get steals one page of node 1 (or falls back).
+	n=$(($(param pages_per_cpu) + 32))
+	s0=$(labstat stolen)
+	f0=$(labstat fallback)
+	r0=$(labstat put_remote)
+	read -r t m <<EOF
+$(numa_take 0 "$n")
+EOF
+	s=$(($(labstat stolen) - s0))
+	f=$(($(labstat fallback) - f0))
+	r=$(($(labstat put_remote) - r0))
+	echo "  CPU 0 took $t pages: $m off node 0; stolen $s, fallback $f, put_remote $r"
+	if [ "$t" = "$n" ] && [ "$s" -gt 0 ] && [ "$m" -ge "$s" ] &&
+	   [ "$m" -le $((s + f)) ]; then
+		pass numa_only_stolen_pages_off_node
+	else
+		fail numa_only_stolen_pages_off_node "taken $t of $n, off node $m, stolen $s, fallback $f"
+	fi
+	check numa_off_node_pages_freed_on_put [ "$r" = "$m" ]
+	own_pool_on_node numa_cpu0_pool_on_node0_after_theft 0
+
+	# A page of node 1 given back on CPU 0, whose pool has room.
+	p0=$(labstat put_pooled)
+	r0=$(labstat put_remote)
+	echo "hand 1 0" > /sys/kernel/debug/labyrinth_numa/run
+	res=$(numa_result)
+	p=$(($(labstat put_pooled) - p0))
+	r=$(($(labstat put_remote) - r0))
+	if [ "$res" = "node 1" ] && [ "$r" = 1 ] && [ "$p" = 1 ]; then
+		pass numa_remote_put_freed_not_pooled
+	else
+		fail numa_remote_put_freed_not_pooled "'$res', put_remote +$r, put_pooled +$p"
+	fi
+	own_pool_on_node numa_cpu0_pool_on_node0_after_remote_put 0
+
+	check numa_rmmod_test_module rmmod labyrinth_numa
+	check numa_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
+	unload_balanced numa
+}
+
+test_numa
