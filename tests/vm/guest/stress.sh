@@ -31,6 +31,68 @@ stress_table() {
 	echo "LAB-TABLE $*" > "$LAB_RESULTS"
 }
 
+# The irqsoff tracer, where the kernel has it (the test kernels): the
+# longest section with interrupts off, anywhere in the kernel, between
+# irqsoff_start and irqsoff_read.  irqsoff_read prints "US us, from START
+# to END" (the functions that disabled and enabled interrupts) and stops
+# the tracer, or fails if the kernel has no such tracer.
+STRESS_TRACING=/sys/kernel/tracing
+irqsoff_here() {
+	grep -qw irqsoff $STRESS_TRACING/available_tracers 2> /dev/null
+}
+
+irqsoff_start() {
+	irqsoff_here || return 0
+	echo irqsoff > $STRESS_TRACING/current_tracer
+	echo 0 > $STRESS_TRACING/tracing_max_latency
+	echo 1 > $STRESS_TRACING/tracing_on
+}
+
+irqsoff_read() {
+	local us from to
+
+	[ "$(cat $STRESS_TRACING/current_tracer 2> /dev/null)" = irqsoff ] ||
+		return 1
+	us=$(cat $STRESS_TRACING/tracing_max_latency)
+	from=$(sed -n 's/^#  => started at: *//p' $STRESS_TRACING/trace | head -n 1)
+	to=$(sed -n 's/^#  => ended at: *//p' $STRESS_TRACING/trace | head -n 1)
+	echo nop > $STRESS_TRACING/current_tracer
+	echo "$us us, from $from to $to"
+}
+
+# irqsoff_row WHAT RESULT: a table row of irqsoff_read's RESULT, and a
+# check that the tracer measured something.
+irqsoff_row() {
+	if [ -z "$2" ]; then
+		stress_table "| longest interrupts-off section in the kernel, $1 | n/a (no irqsoff tracer) |"
+		return
+	fi
+	stress_table "| longest interrupts-off section in the kernel, $1 (irqsoff tracer) | $2 |"
+	case $2 in
+	"0 us"*) fail "irqsoff_measured_$3" "'$2'" ;;
+	[0-9]*" us, from "?*" to "?*) pass "irqsoff_measured_$3" ;;
+	*) fail "irqsoff_measured_$3" "'$2'" ;;
+	esac
+}
+
+# irqsoff_trim: with pages_per_cpu 4096 on every CPU, the longest
+# interrupts-off section while the pools are trimmed to one page (in
+# batches, by the workers), then back to the size they had.
+irqsoff_trim() {
+	local was
+
+	irqsoff_here || return 0
+	was=$(param pages_per_cpu)
+	if ! stress_set pages_per_cpu 4096; then
+		echo "pages_per_cpu=4096 refused"
+		return
+	fi
+	irqsoff_start
+	stress_set pages_per_cpu 1
+	irqsoff_read
+	stress_set pages_per_cpu "$was"
+}
+
 # Value of $1 in the results saved by stress_save.
 stress_res() {
 	field "$STRESS_SAVED" "$1"
@@ -231,6 +293,8 @@ stress_print_table() {
 	stress_table "| injected-failure phases | $fpa |"
 	stress_table "| double serves / corrupted / dirty served | $(stress_res double_serves) / $(stress_res corrupted) / $(stress_res dirty_served) |"
 	stress_table "| pages lost | $(stress_res pages_lost) |"
+	irqsoff_row "during the run" "$stress_irqsoff" run
+	irqsoff_row "while every pool goes from 4096 pages to 1" "$(irqsoff_trim)" trim
 }
 
 # stress_run MS
@@ -243,6 +307,7 @@ stress_run() {
 	f0=$(free_pages_baseline)
 	stress_load_labyrinth || { fail stress_labyrinth_loads "insmod failed"; return; }
 	[ -d $STRESS_FPA ] && stress_fpa_setup
+	irqsoff_start
 	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0; then
 		fail stress_module_runs "insmod labyrinth_stress failed"
 		return
@@ -250,6 +315,7 @@ stress_run() {
 	while [ "$(field "$STRESS_RES" running)" = 1 ]; do
 		stress_disturb
 	done
+	stress_irqsoff=$(irqsoff_read || true)
 	lab_kmemleak_scan
 	stress_save
 	pass stress_module_runs
