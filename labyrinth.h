@@ -35,16 +35,18 @@
  * true hard-IRQ code included).  They never sleep, and never call the
  * workqueue, timer or scheduler code: the refill worker is kicked through
  * an irq_work.  They call the page allocator only for the fallback and to
- * free a page the pool has no room for, never inside labyrinth's own
- * interrupts-off sections, and not at all in NMI or where PREEMPT_RT
- * forbids it.  Excluded callers: the page allocator itself (its own locks
- * held), and code that labyrinth's fallback or frees would re-enter.
+ * free a page the pool has no room for or that is of another node, never
+ * inside labyrinth's own interrupts-off sections, and not at all in NMI or
+ * where PREEMPT_RT forbids it.  Excluded callers: the page allocator
+ * itself (its own locks held), and code that labyrinth's fallback or frees
+ * would re-enter.
  *
  * NMI: a get in NMI is served only by the CPU's NMI share, a small stack
  * of pages (a quarter of pages_per_cpu, at most 8) that the refill worker
  * keeps full; it never steals, never calls the allocator, and returns NULL
  * once the share is empty.  A put in NMI waits on a lock-free list for
- * the worker, which pools the page (put_deferred).  Refused pages given
+ * the worker, which pools the page, or frees it if it is of another node
+ * (put_deferred either way).  Refused pages given
  * back in NMI are released by the worker.  The debug parameter neither
  * fills nor checks pages given back or taken in NMI.
  *
@@ -55,9 +57,11 @@
  * What labyrinth_put() accepts: an order-0 page that labyrinth_get()
  * served, given back once, by its only holder (reference count of one),
  * unmapped and with no ->mapping.  Such a page joins the local pool, or is
- * freed if the pool is full or the page is on another memory node than
- * the local CPU (put_remote): a pool holds pages of its CPU's node only.  Anything else is refused, counted in
- * put_rejected and reported once per call site, naming the caller:
+ * freed if the pool is full (put_freed) or the page is on another memory
+ * node than the local CPU (put_remote; where PREEMPT_RT forbids the page
+ * allocator, the worker frees it): a pool holds pages of its CPU's node
+ * only.  Anything else is refused, counted in put_rejected and reported
+ * once per call site, naming the caller:
  *
  *  - left untouched: pages labyrinth may not own (tail, slab, typed such as
  *    page tables, page_pool, page cache or anonymous, mapped, reserved,

@@ -17,9 +17,9 @@
  * The level of a pool is nr_hot + nr_dirty + nr_stash; its capacity is the
  * pages_per_cpu parameter.
  *
- * A pool keeps pages of its CPU's memory node only: it is filled there
- * (__GFP_THISNODE), a put of a page of another node frees it, and a theft
- * from a CPU of another node takes only the page it serves.
+ * A pool keeps pages of its CPU's memory node only (pool_node()): it is
+ * filled there (__GFP_THISNODE), a put of a page of another node frees it,
+ * and a theft from a CPU of another node takes only the page it serves.
  *
  * Lock order:
  *
@@ -98,8 +98,7 @@
 #define LAB_BACKOFF	(HZ / 10)	/* refill retry delay when memory is short */
 #define LAB_NMI_MAX	8		/* pages in the NMI share at most */
 #define LAB_SHARE_NR	0xffUL		/* share word: count, below the generation */
-#define LAB_GFP_FILL	(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | \
-			 __GFP_NOWARN)
+#define LAB_GFP_FILL	(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)
 
 /**
  * struct lab_cpu - one CPU's reserve
@@ -114,7 +113,8 @@
  *	+ @stash_seen never understates the level (owner only)
  * @min_level: lowest level the owner has seen (owner only)
  * @cpu: the owning CPU
- * @nid: the memory node of @cpu, whose pages the pool keeps
+ * @nid: the node whose pages the pool keeps, or NUMA_NO_NODE for any
+ *	(see pool_node())
  * @dirty: returned pages waiting to be cleared (owner only)
  * @stat: event counters, summed over CPUs by readers; each is written
  *	only by the owner (interrupts off) or only by the refill worker
@@ -177,10 +177,24 @@ static unsigned int capacity(void)
 	return READ_ONCE(lab_pages_per_cpu);
 }
 
-/* Whether @page is on @c's node, the only one whose pages @c keeps. */
+/* Whether @page is of @c's node, the only one whose pages @c keeps. */
 static bool page_home(const struct lab_cpu *c, const struct page *page)
 {
-	return !IS_ENABLED(CONFIG_NUMA) || page_to_nid(page) == c->nid;
+	return !IS_ENABLED(CONFIG_NUMA) || c->nid == NUMA_NO_NODE ||
+	       page_to_nid(page) == c->nid;
+}
+
+/*
+ * The node whose pages @cpu's pool keeps: the nearest node with memory
+ * that GFP_KERNEL may use.  A CPU whose node has none (memoryless, or
+ * only ZONE_MOVABLE) keeps pages of any node, filled as the page
+ * allocator's fallback order gives them.
+ */
+static int pool_node(unsigned int cpu)
+{
+	int nid = cpu_to_mem(cpu);
+
+	return node_state(nid, N_NORMAL_MEMORY) ? nid : NUMA_NO_NODE;
 }
 
 static unsigned int hot_max(unsigned int cap)
@@ -425,8 +439,8 @@ static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
  * Move up to @want pages from one other CPU's stash to @list: a CPU of
  * @thief's node if one has pages, else the one page to serve from any
  * CPU.  Only the CPUs in lab_stocked are tried, those after @thief first
- * so that thieves spread over their victims.  Nothing here grows with the number of CPUs but the scan of a
- * bitmap.
+ * so that thieves spread over their victims.  Nothing here grows with
+ * the number of CPUs but the scan of a bitmap.
  * Return: the pages moved.
  */
 static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
@@ -897,10 +911,10 @@ static noinline void put_slow(struct page *page, unsigned long ip)
  *
  * The page joins the local CPU's pool if it is of this CPU's memory node
  * and the pool is below capacity, and is freed otherwise.  A page
- * labyrinth may not own, or one already given back, is left untouched; a shared, pfmemalloc or compound page loses the
- * caller's reference.  Either is counted as rejected and reported once per
- * call site (see labyrinth.h).  In NMI the page goes to the NMI share or
- * waits for the refill worker.
+ * labyrinth may not own, or one already given back, is left untouched; a
+ * shared, pfmemalloc or compound page loses the caller's reference.
+ * Either is counted as rejected and reported once per call site (see
+ * labyrinth.h).  In NMI the page waits for the refill worker.
  *
  * Context: Any context.  Never sleeps.
  */
@@ -1015,8 +1029,11 @@ static bool freeze_new(struct lab_cpu *c, struct page *page)
 static unsigned int fill(struct lab_cpu *c, unsigned int want,
 			 unsigned int *added)
 {
+	gfp_t gfp = LAB_GFP_FILL;
 	unsigned int done = 0;
 
+	if (c->nid != NUMA_NO_NODE)
+		gfp |= __GFP_THISNODE;
 	*added = 0;
 	while (done < want) {
 		struct page *pages[LAB_FILL_CHUNK] = { };
@@ -1024,8 +1041,7 @@ static unsigned int fill(struct lab_cpu *c, unsigned int want,
 		LIST_HEAD(list);
 
 		nr = min_t(unsigned int, want - done, LAB_FILL_CHUNK);
-		got = lab_alloc_pages_bulk_node(LAB_GFP_FILL, c->nid, nr,
-						pages);
+		got = lab_alloc_pages_bulk_node(gfp, c->nid, nr, pages);
 		atomic_long_add(got, &c->allocated);
 		for (i = 0, frozen = 0; i < nr; i++) {
 			if (!pages[i])
@@ -1098,6 +1114,9 @@ static void drain_deferred(struct lab_cpu *c)
 		/* Given back in NMI: no pattern to check, no mark to trust. */
 		lab_debug_forget(page);
 		if (!page_home(c, page)) {
+			/* Its taker's record goes with it. */
+			if (static_branch_unlikely(&lab_debug_key))
+				lab_debug_untrack(page);
 			list_add(&page->lru, &away);
 			far++;
 			continue;
@@ -1296,7 +1315,7 @@ int lab_cpu_prepare(unsigned int cpu)
 	unsigned long flags;
 	unsigned int added;
 
-	c->nid = cpu_to_mem(cpu);
+	c->nid = pool_node(cpu);
 	fill(c, capacity() - pool_level(c), &added);
 	if (pool_level(c) < capacity() && !READ_ONCE(lab_live))
 		return -ENOMEM;
@@ -1422,7 +1441,7 @@ int lab_reserve_init(void)
 		INIT_LIST_HEAD(&c->stash);
 		raw_spin_lock_init(&c->stash_lock);
 		c->cpu = cpu;
-		c->nid = cpu_to_mem(cpu);
+		c->nid = pool_node(cpu);
 		c->retry_at = jiffies;
 		INIT_DELAYED_WORK(&c->refill, refill_fn);
 		init_irq_work(&c->kick, kick_fn);

@@ -60,8 +60,8 @@ irqsoff_read() {
 	echo "$us us, from $from to $to"
 }
 
-# irqsoff_row WHAT RESULT: a table row of irqsoff_read's RESULT, and a
-# check that the tracer measured something.
+# irqsoff_row WHAT RESULT NAME: a table row of irqsoff_read's RESULT, and
+# the check irqsoff_measured_NAME that the tracer measured something.
 irqsoff_row() {
 	if [ -z "$2" ]; then
 		stress_table "| longest interrupts-off section in the kernel, $1 | n/a (no irqsoff tracer) |"
@@ -77,20 +77,26 @@ irqsoff_row() {
 
 # irqsoff_trim: with pages_per_cpu 4096 on every CPU, the longest
 # interrupts-off section while the pools are trimmed to one page (in
-# batches, by the workers), then back to the size they had.
+# batches, by the workers), then back to the sizes they had.
 irqsoff_trim() {
-	local was
+	local was low
 
 	irqsoff_here || return 0
 	was=$(param pages_per_cpu)
-	if ! stress_set pages_per_cpu 4096; then
-		echo "pages_per_cpu=4096 refused"
-		return
+	low=$(param low_watermark)
+	if ! stress_set low_watermark 1 || ! stress_set pages_per_cpu 4096; then
+		echo "pages_per_cpu=4096 low_watermark=1 refused"
+	else
+		irqsoff_start
+		if stress_set pages_per_cpu 1; then
+			irqsoff_read
+		else
+			irqsoff_read > /dev/null
+			echo "pages_per_cpu=1 refused"
+		fi
 	fi
-	irqsoff_start
-	stress_set pages_per_cpu 1
-	irqsoff_read
 	stress_set pages_per_cpu "$was"
+	stress_set low_watermark "$low"
 }
 
 # Value of $1 in the results saved by stress_save.
@@ -309,6 +315,7 @@ stress_run() {
 	[ -d $STRESS_FPA ] && stress_fpa_setup
 	irqsoff_start
 	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0; then
+		irqsoff_read > /dev/null || true
 		fail stress_module_runs "insmod labyrinth_stress failed"
 		return
 	fi
