@@ -51,15 +51,18 @@ irqsoff_start() {
 }
 
 irqsoff_read() {
-	local us from to
+	local us from to task stack
 
 	[ "$(cat $STRESS_TRACING/current_tracer 2> /dev/null)" = irqsoff ] ||
 		return 1
 	us=$(cat $STRESS_TRACING/tracing_max_latency)
 	from=$(sed -n 's/^#  => started at: *//p' $STRESS_TRACING/trace | head -n 1)
 	to=$(sed -n 's/^#  => ended at: *//p' $STRESS_TRACING/trace | head -n 1)
+	task=$(sed -n 's/^# *| task: \([^ ]*\).*/\1/p' $STRESS_TRACING/trace | head -n 1)
+	stack=$(sed -n 's/^ => //p' $STRESS_TRACING/trace | head -n 5 |
+		awk '{ printf "%s%s", (NR > 1 ? " < " : ""), $1 }')
 	echo nop > $STRESS_TRACING/current_tracer
-	echo "$us us, from $from to $to"
+	echo "$us us, from $from to $to${task:+, task $task}${stack:+, where interrupts came back on: $stack}"
 }
 
 # irqsoff_trim: labyrinth with 4096 pages on every CPU; the longest
