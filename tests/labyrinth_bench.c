@@ -1567,7 +1567,7 @@ static void measure_nmi_source(unsigned int i)
 	if (nmi_src->nmi == 1)
 		fmt_ns(put, sizeof(put), nmi_put_ns, NMI_ROUNDS);
 	else
-		strscpy(put, "after the NMI: free_pages_nolock() is not exported",
+		strscpy(put, "not in NMI: free_pages_nolock() unexported",
 			sizeof(put));
 	report("| %s | %s | %s | %lu |", nmi_src->name, get, put, nmi_failed);
 }
