@@ -6,8 +6,9 @@
 #
 #   stress_run MS	labyrinth_stress takes and returns pages in hard-IRQ,
 #			softirq and process context on every CPU for MS
-#			milliseconds while CPU 1 goes off- and online, the
-#			reserve is resized and the page allocator fails; then
+#			milliseconds, every labstress_us (default 500) us,
+#			while CPU 1 goes off- and online, the reserve is
+#			resized and the page allocator fails; then
 #			the checks and a Markdown table (LAB-TABLE lines)
 #   guarantee_run	with the page allocator failing every request, every
 #			CPU takes its whole reserve in hard-IRQ context, then
@@ -310,7 +311,8 @@ stress_run() {
 	f0=$(free_pages_baseline)
 	stress_load_labyrinth || { fail stress_labyrinth_loads "insmod failed"; return; }
 	[ -d $STRESS_FPA ] && stress_fpa_setup
-	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0; then
+	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0 \
+		interval_us="${labstress_us:-500}"; then
 		fail stress_module_runs "insmod labyrinth_stress failed"
 		return
 	fi
