@@ -99,6 +99,8 @@ static const char *foreign(struct page *page)
 		return "a highmem page";
 	if (is_zone_device_page(page))
 		return "a ZONE_DEVICE page";
+	if (atomic_read(&page->_mapcount) != -1)
+		return "a page with a damaged mapcount";
 	return NULL;
 }
 

@@ -19,22 +19,34 @@
 #include <linux/version.h>
 
 /**
- * lab_page_is_pp() - whether @page belongs to a page_pool
- * @page: an order-0 page
+ * lab_pp_word() - whether a page's pp_magic word carries the page_pool
+ *	signature
+ * @word: the page's pp_magic (also its lru.next and compound_head)
  *
  * Kernels that keep a DMA index beside the signature in pp_magic (6.12.y,
- * 6.15) test it with page_pool_page_is_pp(); earlier ones compare the
- * signature alone.
+ * 6.15) mask it out with PP_MAGIC_MASK; earlier ones compare the signature
+ * alone.
+ *
+ * Return: true if @word is the signature of a page_pool page.
+ */
+static inline bool lab_pp_word(unsigned long word)
+{
+#ifdef PP_MAGIC_MASK
+	return (word & PP_MAGIC_MASK) == PP_SIGNATURE;
+#else
+	return (word & ~0x3UL) == PP_SIGNATURE;
+#endif
+}
+
+/**
+ * lab_page_is_pp() - whether @page belongs to a page_pool
+ * @page: an order-0 page
  *
  * Return: true if @page carries the page_pool signature.
  */
 static inline bool lab_page_is_pp(struct page *page)
 {
-#ifdef PP_MAGIC_MASK
-	return (page->pp_magic & PP_MAGIC_MASK) == PP_SIGNATURE;
-#else
-	return (page->pp_magic & ~0x3UL) == PP_SIGNATURE;
-#endif
+	return lab_pp_word(READ_ONCE(page->pp_magic));
 }
 
 /**
@@ -50,6 +62,23 @@ static inline bool lab_page_mapped(struct page *page)
 {
 	return atomic_read(&page->_mapcount) >= 0;
 }
+
+/*
+ * lab_page_flags() - one read of the page's flags word, which 6.18 wrapped
+ * in a memdesc_flags_t.  LAB_PG_SLAB - the flag of a slab page, before
+ * 6.10 made slab a page type.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+#define lab_page_flags(page)	READ_ONCE((page)->flags.f)
+#else
+#define lab_page_flags(page)	READ_ONCE((page)->flags)
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define LAB_PG_SLAB		0UL
+#else
+#define LAB_PG_SLAB		BIT(PG_slab)
+#endif
 
 /*
  * lab_page_index() - the page's index word, which labyrinth's debug mark

@@ -65,6 +65,24 @@ struct lab_cpu_snapshot {
 	unsigned int min_level;
 };
 
+/*
+ * Page flags no page labyrinth may pool carries: a compound head, a
+ * reserved page, a slab page (before 6.10; a page type since).
+ */
+#define LAB_PAGE_FLAGS_REFUSED	(BIT(PG_head) | BIT(PG_reserved) | LAB_PG_SLAB)
+
+/* Zones labyrinth never pools pages of: ZONE_DEVICE, highmem. */
+static inline bool lab_zone_refused(unsigned long flags)
+{
+	enum zone_type zone = (flags >> ZONES_PGSHIFT) & ZONES_MASK;
+
+#ifdef CONFIG_ZONE_DEVICE
+	if (zone == ZONE_DEVICE)
+		return true;
+#endif
+	return is_highmem_idx(zone);
+}
+
 /**
  * lab_page_unpoolable() - whether labyrinth_put() must look closer at a page
  * @page: the page given back
@@ -72,21 +90,25 @@ struct lab_cpu_snapshot {
  * True for every page labyrinth may not pool: one it may not own at all
  * (tail, slab, typed, page_pool, page cache or anonymous, mapped, reserved,
  * highmem, ZONE_DEVICE) and one it may only release (compound head,
- * pfmemalloc).  The tests are all made, in one expression, so that the put
- * fast path branches once; lab_put_refusal() tells which.
+ * pfmemalloc).  As the page allocator's page_expected_state() does, each of
+ * the four words of struct page that tell is read once and the tests are
+ * combined, so that the put fast path branches once; lab_put_refusal()
+ * tells which.  The word at lru.next is also a tail's compound head (bit
+ * 0), the pfmemalloc mark (bit 1) and page_pool's pp_magic; _mapcount, which
+ * shares its word with page_type, is -1 on a page neither mapped nor typed.
  *
  * Context: Any context.
  * Return: true if @page may not join the reserve.
  */
 static inline bool lab_page_unpoolable(struct page *page)
 {
-	bool has_mapping = READ_ONCE(page->mapping);
+	unsigned long flags = lab_page_flags(page);
+	unsigned long head = (unsigned long)READ_ONCE(page->lru.next);
 
-	return PageCompound(page) | PageSlab(page) | page_has_type(page) |
-	       PageReserved(page) | PageHighMem(page) |
-	       page_is_pfmemalloc(page) | has_mapping |
-	       lab_page_mapped(page) | lab_page_is_pp(page) |
-	       is_zone_device_page(page);
+	return (flags & LAB_PAGE_FLAGS_REFUSED) | lab_zone_refused(flags) |
+	       (head & 0x3UL) | lab_pp_word(head) |
+	       !!READ_ONCE(page->mapping) |
+	       (atomic_read(&page->_mapcount) != -1);
 }
 
 /**
