@@ -1028,6 +1028,21 @@ static void put_leaves_reserved_page_untouched(struct kunit *test)
 }
 
 /*
+ * A mapcount that is neither -1 nor a mapping count nor a page type: not a
+ * page labyrinth served, whatever it is; freeing it would be a bad page.
+ */
+static void put_leaves_page_with_damaged_mapcount_untouched(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	atomic_set(&page->_mapcount, -2);
+	expect_refused(test, page, true);
+	atomic_set(&page->_mapcount, -1);
+	__free_page(page);
+}
+
+/*
  * A page of the reserve that is still referenced elsewhere: the caller's
  * reference is dropped, the page is counted as released, and the other
  * holder (here the test) frees it.
@@ -1398,6 +1413,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(put_leaves_page_pool_page_untouched),
 	KUNIT_CASE(put_leaves_page_cache_page_untouched),
 	KUNIT_CASE(put_leaves_reserved_page_untouched),
+	KUNIT_CASE(put_leaves_page_with_damaged_mapcount_untouched),
 	KUNIT_CASE(put_releases_shared_page),
 	KUNIT_CASE(put_releases_pfmemalloc_page),
 	KUNIT_CASE(put_twice_is_refused),
