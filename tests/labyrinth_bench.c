@@ -4,7 +4,8 @@
  *
  * Loading the module runs the whole benchmark, then returns 0.  The report
  * is printed with pr_info() and stays in /sys/kernel/debug/labyrinth_bench/
- * report until the module is removed.  labyrinth must be loaded first.
+ * report until the module is removed.  labyrinth and labyrinth_floor must
+ * be loaded first.
  *
  * Sources, each handing out order-0 pages and taking them back:
  *
@@ -20,6 +21,8 @@
  *   objpool		an objpool of page pointers, POOL_PAGES per CPU
  *   floor		a bare per-CPU array of pages with interrupts off
  *			around each access: the least an IRQ-safe pool costs
+ *			(labyrinth_floor.ko, called across modules as
+ *			labyrinth is)
  *   loop (no pool)	no source at all: what the loop and its two indirect
  *			calls cost, included in every other figure
  *
@@ -89,6 +92,7 @@
 
 #include "labyrinth.h"
 #include "labyrinth_compat.h"
+#include "labyrinth_floor.h"
 #include "labyrinth_test.h"
 
 #ifdef CONFIG_X86_LOCAL_APIC
@@ -189,8 +193,6 @@ static inline void objpool_fini(struct objpool_head *pool) { }
 #define BENCH_MAX_REPS	15
 #define BENCH_MAX_PARTS	2	/* parts of a step timed apart: gets, puts */
 #define POOL_PAGES	256	/* mempool, each page_pool, objpool per CPU */
-#define FLOOR_MAX	64	/* capacity of a floor array */
-#define FLOOR_FILL	32	/* pages in a floor array at the start */
 #define REPORT_SIZE	32768
 #define REPORT_LINE	256
 #define GUARANTEE_CAP	4096	/* pages a CPU takes from a source at most */
@@ -432,80 +434,15 @@ static void put_objpool(void *obj)
 	objpool_push(obj, &bench_objpool);
 }
 
-/*
- * The floor.  Only its own CPU touches an array, with interrupts off so
- * that an interrupt handler on that CPU could use it too.  An empty array
- * falls back to the page allocator and a full one frees, which only the
- * cross-CPU pattern reaches.
- */
-struct floor_cpu {
-	unsigned int nr;
-	struct page *pages[FLOOR_MAX];
-};
-
-static DEFINE_PER_CPU(struct floor_cpu, floor_cpus);
-
-static void teardown_floor(void)
-{
-	struct floor_cpu *f;
-	unsigned int cpu;
-
-	for_each_possible_cpu(cpu) {
-		f = per_cpu_ptr(&floor_cpus, cpu);
-		while (f->nr)
-			__free_page(f->pages[--f->nr]);
-	}
-}
-
-static int setup_floor(void)
-{
-	struct floor_cpu *f;
-	struct page *page;
-	unsigned int cpu;
-
-	for_each_possible_cpu(cpu) {
-		f = per_cpu_ptr(&floor_cpus, cpu);
-		while (f->nr < FLOOR_FILL) {
-			page = alloc_page(GFP_KERNEL);
-			if (!page) {
-				teardown_floor();
-				return -ENOMEM;
-			}
-			f->pages[f->nr++] = page;
-		}
-	}
-	return 0;
-}
-
+/* The floor, a module of its own: see labyrinth_floor.c. */
 static void *get_floor(void)
 {
-	struct page *page = NULL;
-	struct floor_cpu *f;
-	unsigned long flags;
-
-	local_irq_save(flags);
-	f = this_cpu_ptr(&floor_cpus);
-	if (likely(f->nr))
-		page = f->pages[--f->nr];
-	local_irq_restore(flags);
-	return page ?: alloc_page(GFP_ATOMIC);
+	return lab_floor_get();
 }
 
 static void put_floor(void *obj)
 {
-	struct floor_cpu *f;
-	unsigned long flags;
-	bool kept = false;
-
-	local_irq_save(flags);
-	f = this_cpu_ptr(&floor_cpus);
-	if (likely(f->nr < FLOOR_MAX)) {
-		f->pages[f->nr++] = obj;
-		kept = true;
-	}
-	local_irq_restore(flags);
-	if (unlikely(!kept))
-		__free_page(obj);
+	lab_floor_put(obj);
 }
 
 static char loop_token;
@@ -605,8 +542,8 @@ static const struct source sources[NR_SOURCES] = {
 	},
 	[SRC_FLOOR] = {
 		.name = "floor",
-		.setup = setup_floor,
-		.teardown = teardown_floor,
+		.setup = lab_floor_setup,
+		.teardown = lab_floor_teardown,
 		.get = get_floor,
 		.put = put_floor,
 		.put_remote = put_floor,

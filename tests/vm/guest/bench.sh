@@ -9,6 +9,7 @@
 
 ko=$LAB_KO/labyrinth.ko
 bench_ko=$LAB_KO/labyrinth_bench.ko
+floor_ko=$LAB_KO/labyrinth_floor.ko
 ncpu=$(nproc)
 fill_pages=16384	# 64 MiB of 4 KiB pages, as labyrinth_bench fill_pages
 
@@ -102,8 +103,12 @@ bench_guarantee() {
 
 run_bench() {
 	lab_counters > /tmp/before
+	insmod "$floor_ko" || return 1
 	t0=$(now_ns)
-	insmod "$bench_ko" || return 1
+	if ! insmod "$bench_ko"; then
+		rmmod labyrinth_floor
+		return 1
+	fi
 	t1=$(now_ns)
 	lab_counters > /tmp/after
 	bench_guarantee
@@ -115,6 +120,7 @@ run_bench() {
 	out "labyrinth counters over the run: $(counter_deltas /tmp/before /tmp/after)"
 	out "run time: $(((t1 - t0) / 1000000)) ms"
 	rmmod labyrinth_bench
+	rmmod labyrinth_floor
 }
 
 init=$(grep -o 'init_on_alloc=[01]' /proc/cmdline || echo 'init_on_alloc default')
