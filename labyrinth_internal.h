@@ -105,9 +105,9 @@ static inline bool lab_page_unpoolable(struct page *page)
 	unsigned long flags = lab_page_flags(page);
 	unsigned long head = (unsigned long)READ_ONCE(page->lru.next);
 
-	return (flags & LAB_PAGE_FLAGS_REFUSED) | lab_zone_refused(flags) |
-	       (head & 0x3UL) | lab_pp_word(head) |
-	       !!READ_ONCE(page->mapping) |
+	return (flags & LAB_PAGE_FLAGS_REFUSED) | (head & 0x3UL) |
+	       (unsigned long)READ_ONCE(page->mapping) |
+	       lab_zone_refused(flags) | lab_pp_word(head) |
 	       (atomic_read(&page->_mapcount) != -1);
 }
 
