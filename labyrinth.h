@@ -65,9 +65,9 @@
  *
  *  - left untouched: pages labyrinth may not own (tail, slab, typed such as
  *    page tables, page_pool, page cache or anonymous, mapped, reserved,
- *    highmem, ZONE_DEVICE) and pages already given back or freed: a
- *    pooled page has its reference count frozen at zero, so a second put
- *    of it is caught in every build;
+ *    highmem, ZONE_DEVICE, a damaged mapcount) and pages already given
+ *    back or freed: a pooled page has its reference count frozen at
+ *    zero, so a second put of it is caught in every build;
  *  - the caller's reference dropped with put_page(): shared pages
  *    (reference count above one), pfmemalloc pages and compound pages.
  *
