@@ -50,6 +50,8 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -934,12 +936,20 @@ static void count_and_give_back(struct guarantee_result *r)
 	}
 	r->taken = nr;
 	sort(guarantee_pfns, nr, sizeof(*guarantee_pfns), cmp_pfn, NULL);
+	/*
+	 * Every page goes back on one CPU, whose pool keeps what it has room
+	 * for and frees the rest: the reserve stays short of capacity, and
+	 * its refill due, whatever the scheduler does meanwhile (the edge
+	 * tests unload labyrinth while that refill backs off).
+	 */
+	migrate_disable();
 	for (i = 0; i < nr; i++) {
 		if (i && guarantee_pfns[i] == guarantee_pfns[i - 1])
 			r->duplicates++;
 		else
 			labyrinth_put(pfn_to_page(guarantee_pfns[i]));
 	}
+	migrate_enable();
 }
 
 static int run_guarantee(int part)
