@@ -125,6 +125,26 @@ make_initramfs() {
 	cat "$BASE_CPIO" "$dir/lab.cpio" > "$dir/initramfs.cpio"
 }
 
+# host_watch FILE: look at the host's own clock every second, until killed
+# or this shell exits, and write to FILE every gap of over 10 s between two
+# looks: a time when the host itself did not run (its machine was paused,
+# say).  QEMU's guest clock jumps by as much, and the guest's soft-lockup,
+# RCU-stall and workqueue detectors report the jump as a stall of its own.
+host_watch() {
+	local file=$1 parent=$$ prev now
+
+	read -r prev _ < /proc/uptime
+	while kill -0 "$parent" 2>/dev/null && sleep 1; do
+		read -r now _ < /proc/uptime
+		# centiseconds: /proc/uptime has two decimals
+		if [ $((10#${now/./} - 10#${prev/./})) -gt 1000 ]; then
+			printf '%s s (host uptime %s)\n' \
+				$(((10#${now/./} - 10#${prev/./}) / 100)) "$now" >> "$file"
+		fi
+		prev=$now
+	done
+}
+
 # boot LABEL NAME IMAGE MODE [interactive|show|quiet]: boot IMAGE with
 # NAME's initramfs; the console and results go to $build/LABEL.  Boot
 # arguments beyond the fixed ones come from LAB_APPEND, the -smp argument
@@ -132,7 +152,7 @@ make_initramfs() {
 # nodes of 512 MiB, CPU 0 on node 0 and CPU 1 on node 1.
 boot() {
 	local label=$1 name=$2 image=$3 mode=$4 how=${5:-quiet}
-	local dir=$build/$1 smp=${LAB_SMP:-2}
+	local dir=$build/$1 smp=${LAB_SMP:-2} watch
 	local append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 labmode=$mode"
 
 	# A socket per node: CPUs that share a cache on different nodes
@@ -156,13 +176,17 @@ boot() {
 	mkdir -p "$dir"
 	echo "$append" > "$dir/$mode.append"
 	say "booting $label ($mode: ${LAB_APPEND:-default arguments}) under QEMU/TCG, -smp $smp, timeout ${timeout_s}s"
-	rm -f "$dir/$mode.results"
+	rm -f "$dir/$mode.results" "$dir/$mode.host-stalls"
 	local filter='^  (ok|FAIL|SKIP) '
 	[ "$how" = show ] && filter='^(==|\$ |  )'
+	host_watch "$dir/$mode.host-stalls" &
+	watch=$!
 	timeout --foreground "$timeout_s" "${qemu[@]}" -append "$append" \
 		-serial stdio -serial "file:$dir/$mode.results" < /dev/null |
 		tr -d '\r' | tee "$dir/$mode.console" |
 		grep --line-buffered -E "$filter" || true
+	kill "$watch" 2>/dev/null || true
+	wait "$watch" 2>/dev/null || true
 }
 
 # judge_ktap LABEL FILE SKIPS: count one KTAP document with kunit.py; skips
@@ -255,7 +279,24 @@ expected_report() {
 }
 
 # boot_and_judge LABEL NAME IMAGE MODE [how]; expected skips in LAB_SKIPS.
+# A boot during which the host itself stood still (host_watch) is booted
+# again, once, if it failed (the guest took the host's pause for a stall)
+# or if it was a benchmark (its figures would time the pause): the second
+# boot alone counts.  One that stalls again counts as it is.
 boot_and_judge() {
+	local p=$passed f=$failed s=$skipped dir=$build/$1 ext
+
+	boot "$@"
+	judge "$1" "$4" "${LAB_SKIPS:-}"
+	[ -s "$dir/$4.host-stalls" ] || return 0
+	[ "$failed" -gt "$f" ] || [ "$4" = bench ] || return 0
+	say "$1: the host did not run for $(paste -sd ' ' "$dir/$4.host-stalls" |
+		sed 's/) /), /g') during this boot; booting it again and counting that boot instead (the first one's files: $dir/*.stalled)"
+	for ext in console results reports host-stalls; do
+		[ -f "$dir/$4.$ext" ] && mv "$dir/$4.$ext" "$dir/$4.$ext.stalled"
+	done
+	passed=$p failed=$f skipped=$s
+	reruns=$((reruns + 1))
 	boot "$@"
 	judge "$1" "$4" "${LAB_SKIPS:-}"
 }

@@ -28,6 +28,7 @@ timeout_s=${LAB_TIMEOUT:-900}
 passed=0
 failed=0
 skipped=0
+reruns=0
 
 say() { printf '==> %s\n' "$*"; }
 # Exit status 99: a failure already explained, which no caller repeats.
@@ -44,6 +45,8 @@ not_ok() { failed=$((failed + 1)); printf '  FAIL %s\n' "$*"; }
 
 verdict() {
 	echo
+	[ "$reruns" -eq 0 ] ||
+		echo "$reruns boot(s) run again: the host stood still during the first (see above)"
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 }
