@@ -11,17 +11,19 @@
  * A get is served, in this order, by:
  *
  *   1. the local CPU's pool - no lock, no atomic instruction, no cache line
- *      shared with other CPUs - and last of it its NMI share (below);
+ *      shared with other CPUs - and last of it its NMI share (below); a
+ *      pooled page that a memory error struck meanwhile (PageHWPoison) is
+ *      dropped, never served, and counted in hwpoison_dropped;
  *   2. the stash of another CPU, on the same node first (stealing, under
  *      that CPU's stash lock): a theft takes up to 16 pages, never more
  *      than half of that stash, and the pages it does not serve join the
  *      local pool; from a CPU of another node it takes only the page it
  *      serves;
- *   3. alloc_page(GFP_ATOMIC | __GFP_NOWARN), if the "fallback" module
- *      parameter is on and the page allocator may be called here (on
- *      PREEMPT_RT not in hard-IRQ context, with interrupts off or under a
- *      raw spinlock: there the fallback is skipped and counted in
- *      fallback_skipped);
+ *   3. alloc_page(GFP_ATOMIC | __GFP_NOWARN | __GFP_NOMEMALLOC), if the
+ *      "fallback" module parameter is on and the page allocator may be
+ *      called here (not in NMI; on PREEMPT_RT not in hard-IRQ context,
+ *      with interrupts off or under a raw spinlock: there the fallback is
+ *      skipped and counted in fallback_skipped);
  *
  * and only then fails.  A pool that falls below "low_watermark" is topped up
  * to "pages_per_cpu" by a per-CPU worker in process context.  The worker may
@@ -29,26 +31,34 @@
  * and retries.
  *
  * Contexts: labyrinth_get() and labyrinth_put() may be called from process,
- * softirq, hard-IRQ and (on x86-64) NMI context, with interrupts enabled
- * or disabled and under any lock, raw spinlocks included, on standard and
- * PREEMPT_RT kernels alike (on RT, HRTIMER_MODE_*_HARD callbacks and other
- * true hard-IRQ code included).  They never sleep, and never call the
- * workqueue, timer or scheduler code: the refill worker is kicked through
- * an irq_work.  They call the page allocator only for the fallback and to
- * free a page the pool has no room for or that is of another node, never
- * inside labyrinth's own interrupts-off sections, and not at all in NMI or
- * where PREEMPT_RT forbids it.  Excluded callers: the page allocator
- * itself (its own locks held), and code that labyrinth's fallback or frees
- * would re-enter.
+ * softirq, hard-IRQ and NMI context (on architectures whose cmpxchg() is
+ * NMI-safe; elsewhere a call in NMI is refused and reported once: a get
+ * returns NULL, a put leaves the page to its caller), with interrupts enabled or disabled and under any lock, raw
+ * spinlocks included, on standard and PREEMPT_RT kernels alike (on RT,
+ * HRTIMER_MODE_*_HARD callbacks and other true hard-IRQ code included).
+ * They never call the workqueue, timer or scheduler code: the refill
+ * worker is kicked through a hard irq_work.  They call the page allocator
+ * only for the fallback and to free a page the pool has no room for or
+ * that is of another node, never inside labyrinth's own interrupts-off
+ * sections, never in NMI, and on PREEMPT_RT only from preemptible context
+ * (elsewhere a page to free waits for the worker): so they never sleep,
+ * except that on PREEMPT_RT, from preemptible context, the page
+ * allocator's zone lock, a sleeping lock there, may block.  Excluded
+ * callers: the page allocator itself (its own locks held), and code that
+ * labyrinth's fallback or frees would re-enter.
  *
- * NMI: a get in NMI is served only by the CPU's NMI share, a small stack
- * of pages (a quarter of pages_per_cpu, at most 8) that the refill worker
- * keeps full; it never steals, never calls the allocator, and returns NULL
- * once the share is empty.  A put in NMI waits on a lock-free list for
- * the worker, which pools the page, or frees it if it is of another node
- * (put_deferred either way).  Refused pages given
- * back in NMI are released by the worker.  The debug parameter neither
- * fills nor checks pages given back or taken in NMI.
+ * NMI (and kernel int3 or #DB, which x86 enters like an NMI and a real NMI
+ * may interrupt): an NMI that interrupted none of labyrinth's sections on
+ * its CPU uses that CPU's pool as any caller does, but takes no lock and
+ * never calls the page allocator: a get is served from the pages the
+ * owner keeps at hand (the refill worker keeps at least half of them
+ * there) and the NMI share, never by stealing or the fallback; a put
+ * pools the page when that takes neither, else leaves it to the worker
+ * (put_deferred).  An NMI that interrupted labyrinth on its CPU (or one
+ * nested in another caller in NMI) is served by the NMI share only, a
+ * small stack of pages (a quarter of pages_per_cpu, at most 8) that the
+ * refill worker keeps full, and its puts wait for the worker.  The debug
+ * parameter neither fills nor checks pages given back or taken in NMI.
  *
  * Pages returned with labyrinth_put() are cleared by the worker before they
  * are handed out again whenever the kernel runs with init_on_alloc or
@@ -56,24 +66,40 @@
  *
  * What labyrinth_put() accepts: an order-0 page that labyrinth_get()
  * served, given back once, by its only holder (reference count of one),
- * unmapped and with no ->mapping.  Such a page joins the local pool, or is
- * freed if the pool is full (put_freed) or the page is on another memory
- * node than the local CPU (put_remote; where PREEMPT_RT forbids the page
- * allocator, the worker frees it): a pool holds pages of its CPU's node
- * only.  Anything else is refused, counted in put_rejected and reported
- * once per call site, naming the caller:
+ * unmapped, with no ->mapping and in the state labyrinth_get() served it
+ * in.  Such a page joins the local pool, or is freed if the pool is full
+ * (put_freed) or the page is on another memory node than the local CPU
+ * (put_remote): a pool holds pages of its CPU's node only.  A page that
+ * someone else also references, as a speculative folio_try_get() may for
+ * a moment, is not misuse: the caller's reference is dropped and the page
+ * counted in put_shared.  Anything else is refused, counted in
+ * put_rejected and reported once per call site, naming the caller:
  *
  *  - left untouched: pages labyrinth may not own (tail, slab, typed such as
- *    page tables, page_pool, page cache or anonymous, mapped, reserved,
- *    highmem, ZONE_DEVICE, a damaged mapcount) and pages already given
- *    back or freed: a pooled page has its reference count frozen at
- *    zero, so a second put of it is caught in every build;
- *  - the caller's reference dropped with put_page(): shared pages
- *    (reference count above one), pfmemalloc pages and compound pages.
+ *    page tables, page_pool, page cache or anonymous, on an LRU list,
+ *    charged to a memory cgroup, mapped, reserved, highmem, ZONE_DEVICE, a
+ *    damaged mapcount, any flag the page allocator refuses on free) and
+ *    pages already given back or freed.  A pooled page has its reference
+ *    count frozen at zero, and the verdict rests on the count the freeze
+ *    found, never on a second read: a second put of a page while it is
+ *    pooled is caught in every build, even if an interrupt takes the page
+ *    again in between;
+ *  - the caller's reference dropped: pfmemalloc pages, pages with a memory
+ *    error (the page allocator keeps them out of use) and compound pages.
  *
- * A write to a page after labyrinth_put() is a KASAN report on KASAN
- * kernels (pooled pages are poisoned); elsewhere the "debug" parameter
- * fills pooled pages with a pattern and reports a changed one, with the
+ * Where the page allocator may not be called (NMI; on PREEMPT_RT, not
+ * preemptible), a dropped reference that was the last, and a page the
+ * pool has no room for, wait on a lock-free list for the refill worker;
+ * a page still referenced by others is never linked anywhere.
+ *
+ * A served page has a reference count of one, ->private and ->index zero,
+ * no flag the page allocator would not hand out, and ->lru unspecified,
+ * as a page from alloc_page().
+ *
+ * A write to a page after labyrinth_put() is a KASAN report on generic
+ * KASAN kernels (pooled pages are poisoned; the software and hardware
+ * tag-based modes do not see it); elsewhere the "debug" parameter fills
+ * pooled pages with a pattern and reports a changed one, with the
  * functions that put and took it, and lists in debugfs ("outstanding") who
  * holds pages.  A page given back twice after it was served again to
  * another user cannot be told from a legitimate put.
@@ -91,7 +117,7 @@ void labyrinth_put(struct page *page);
 /**
  * labyrinth() - take one page from the reserve and return its address
  *
- * Context: Any context (NMI: see above).  Never sleeps.
+ * Context: Any context (NMI and PREEMPT_RT: see above).
  * Return: the kernel virtual address of an order-0 page, or NULL when the
  * reserve and the fallback are both exhausted.  Give it back with
  * labyrinth_free().
@@ -107,7 +133,7 @@ static inline void *labyrinth(void)
  * labyrinth_free() - give back a page obtained with labyrinth()
  * @addr: the address labyrinth() returned, or NULL (then nothing happens)
  *
- * Context: Any context.  Never sleeps.
+ * Context: Any context (NMI and PREEMPT_RT: see above).
  */
 static inline void labyrinth_free(void *addr)
 {

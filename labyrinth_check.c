@@ -4,16 +4,22 @@
  *
  * A reserve serves code in its most fragile state, so a page given back is
  * checked at least as strictly as the page allocator checks a page freed to
- * it.  Pages labyrinth may not own at all are left untouched: freeing or
- * pooling a slab page, a page-table page or a page of the page cache would
- * corrupt its real owner.  A page whose reference count is already zero was
- * given back before (it sits in the reserve, frozen) or freed elsewhere:
- * also left untouched.  Pages labyrinth may release but not pool (shared,
- * compound head, pfmemalloc) lose the caller's reference.
+ * it: every flag, word and count that the allocator's free_page_is_bad()
+ * looks at is looked at here too.  Pages labyrinth may not own at all are
+ * left untouched: freeing or pooling a slab page, a page-table page or a
+ * page of the page cache (on an LRU list even once truncated) would
+ * corrupt its real owner.  A page whose reference count is already zero
+ * was given back before (it sits in the reserve, frozen) or freed
+ * elsewhere: also left untouched.  Pages labyrinth may release but not
+ * pool (compound head, pfmemalloc, memory error) lose the caller's
+ * reference.
  *
  * Each refusal is reported once per call site, with the caller's symbol,
  * rate-limited besides: a driver that gives back a slab object on every
- * packet says so once, not a million times.
+ * packet says so once, not a million times.  A page someone else still
+ * references is not refused: a speculative reference (folio_try_get() on
+ * a stale pointer) may hold a page for a moment while its owner gives it
+ * back; the caller's reference is dropped, as page_pool does, and counted.
  */
 #include <linux/atomic.h>
 #include <linux/hash.h>
@@ -91,6 +97,10 @@ static const char *foreign(struct page *page)
 		return "a page_pool page";
 	if (READ_ONCE(page->mapping))
 		return "a page-cache or anonymous page";
+	if (PageLRU(page))
+		return "a page on an LRU list";
+	if (lab_page_memcg(page))
+		return "a page charged to a memory cgroup";
 	if (lab_page_mapped(page))
 		return "a mapped page";
 	if (PageReserved(page))
@@ -101,6 +111,8 @@ static const char *foreign(struct page *page)
 		return "a ZONE_DEVICE page";
 	if (atomic_read(&page->_mapcount) != -1)
 		return "a page with a damaged mapcount";
+	if (lab_page_flags(page) & PAGE_FLAGS_CHECK_AT_FREE)
+		return "a page with flags the page allocator refuses on free";
 	return NULL;
 }
 
@@ -109,26 +121,39 @@ static const char *foreign(struct page *page)
  *	to do with it
  * @page: a page lab_page_unpoolable() flagged, or whose reference count
  *	could not be frozen from one
+ * @seen: the reference count lab_ref_freeze() found, or LAB_REF_UNSEEN
+ *	if it did not run
  * @what: set to what labyrinth_put() does with @page
+ *
+ * The count is read here only when lab_ref_freeze() did not run, that is
+ * for a page lab_page_unpoolable() refused: the reserve never holds such a
+ * page (but one a memory error struck while pooled, which is never served
+ * again), so no get can change the count between the test and this read.
  *
  * Context: Any context.
  * Return: what @page is, for the report: "a slab page", ...
  */
-const char *lab_put_refusal(struct page *page, enum lab_refusal *what)
+const char *lab_put_refusal(struct page *page, int seen,
+			    enum lab_refusal *what)
 {
 	const char *why = foreign(page);
 
 	*what = LAB_LEAVE;
 	if (why)
 		return why;
-	if (!page_ref_count(page))
+	if (seen == LAB_REF_UNSEEN)
+		seen = page_ref_count(page);
+	if (seen <= 0)
 		return "a page already given back (or freed)";
 	*what = LAB_RELEASE_FOREIGN;
 	if (PageCompound(page))
 		return "a compound page";
 	*what = LAB_RELEASE;
+	if (PageHWPoison(page))
+		return "a page with a memory error";
 	if (page_is_pfmemalloc(page))
 		return "a pfmemalloc page";
+	*what = LAB_SHARED;
 	return "a shared page";
 }
 

@@ -80,6 +80,27 @@ static inline bool lab_page_mapped(struct page *page)
 #define LAB_PG_SLAB		BIT(PG_slab)
 #endif
 
+/* PG_hwpoison exists only with CONFIG_MEMORY_FAILURE. */
+#ifdef CONFIG_MEMORY_FAILURE
+#define LAB_PG_HWPOISON		BIT(PG_hwpoison)
+#else
+#define LAB_PG_HWPOISON		0UL
+#endif
+
+/*
+ * The word of struct page that says which memory cgroup a page is charged
+ * to: a page still charged is not the reserve's (the page allocator calls
+ * it a bad page on free).
+ */
+static inline unsigned long lab_page_memcg(struct page *page)
+{
+#ifdef CONFIG_MEMCG
+	return READ_ONCE(page->memcg_data);
+#else
+	return 0;
+#endif
+}
+
 /*
  * lab_page_index() - the page's index word, which labyrinth's debug mark
  * uses while the page is pooled; 6.16 renamed page->index __folio_index.

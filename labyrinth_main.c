@@ -46,6 +46,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_PUT_FREED]		= "put_freed",
 	[LAB_PUT_REMOTE]	= "put_remote",
 	[LAB_PUT_REJECTED]	= "put_rejected",
+	[LAB_PUT_SHARED]	= "put_shared",
 	[LAB_PUT_DEFERRED]	= "put_deferred",
 	[LAB_CLEARED_INLINE]	= "cleared_inline",
 	[LAB_CLEARED_ON_PUT]	= "cleared_on_put",
@@ -56,6 +57,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_PAGES_ALLOCATED]	= "pages_allocated",
 	[LAB_PAGES_RELEASED]	= "pages_released",
 	[LAB_WRITTEN_AFTER_PUT]	= "written_after_put",
+	[LAB_HWPOISON]		= "hwpoison_dropped",
 };
 
 /* Parse @val as a number in [@min, @max]; say why not in one line. */

@@ -50,22 +50,33 @@
  * nothing.  Everything else, tracepoints included, is left to get_slow()
  * and put_slow().
  *
- * NMI callers never enter the owner-only sections, which an NMI may
- * interrupt anywhere: labyrinth_get() and labyrinth_put() send them to
- * get_nmi() and put_nmi(), which use two structures of their own and
- * nothing else of the pool:
+ * Every section that touches a pool's owner-only fields on its CPU, or
+ * takes its stash_lock there, runs with interrupts off and with @active
+ * raised (pool_enter(), stash_lock_on()).  Nothing but an NMI, or an
+ * exception that enters like one (a kernel int3 or #DB on x86, which a
+ * real NMI may interrupt in turn), can come in between, and such a caller
+ * reads @active first, as kernel/bpf/memalloc.c does:
  *
- *  share	a small stack of clean pages for NMI callers (LAB_NMI_MAX at
- *		most, a quarter of the capacity), which the refill worker tops
- *		up from the stash.  NMI callers only pop, with plain stores;
- *		the worker and the owner, interrupts off on the owning CPU,
- *		use cmpxchg_local() on a word that holds the count and a
- *		generation that every change bumps, so that an NMI in between
- *		is seen.
- *  deferred	lock-free lists (llist) of the pages given back in NMI, and
+ *  - zero: it interrupted none of labyrinth's sections on this CPU, so it
+ *    raises @active and uses the owner's part of the pool as the owner
+ *    does (hot[], the dirty list), but takes no lock (the stash is out of
+ *    its reach) and never calls the page allocator;
+ *  - not zero: it leaves the pool alone and uses two structures of its
+ *    own, safe against it and against each other:
+ *
+ *  share	a small stack of clean pages (LAB_NMI_MAX at most, a quarter of
+ *		the capacity), which the refill worker tops up from the
+ *		stash.  Everyone pops and pushes with cmpxchg_local() on a
+ *		word that holds the count and a generation that every change
+ *		bumps, so that a nested caller in between is seen.
+ *  deferred	lock-free lists (llist) of the pages given back there, and
  *		of pages whose release needs the page allocator, which NMI
  *		callers (and hard-IRQ callers on PREEMPT_RT) may not call.
- *		The worker empties them.
+ *		The worker empties them.  A page on either list is the
+ *		reserve's alone: its reference count is zero.
+ *
+ * Where cmpxchg() is not NMI-safe (!ARCH_HAVE_NMI_SAFE_CMPXCHG) NMI
+ * callers are refused.
  *
  * The worker is kicked through an irq_work, never directly: get and put
  * call no workqueue, timer or scheduler function, whatever locks their
@@ -102,6 +113,8 @@
 
 /**
  * struct lab_cpu - one CPU's reserve
+ * @active: raised while a section of this CPU uses the pool (see the top
+ *	of this file); an NMI that finds it raised leaves the pool alone
  * @nr_hot: pages in @hot (owner only)
  * @get_min: a get may take a page from @hot without a second look while
  *	@nr_hot is above this (owner only; see set_bounds())
@@ -127,16 +140,21 @@
  * @refill: the worker that clears, tops up and trims this pool
  * @retry_at: when the worker may allocate again after falling short
  *	(worker; lab_reserve_sync() resets it)
- * @kick: queues @refill; any context may raise it, NMI included
+ * @kick: queues @refill; any context may raise it, NMI included.  A hard
+ *	irq_work, run in hard-IRQ context on PREEMPT_RT too: a lazy one waits
+ *	for a per-CPU thread that is parked before a CPU goes down, and
+ *	lab_cpu_dead() would wait for it for ever
  * @share_word: pages in @share (the low bits) and a generation above them
  * @share: clean pages for NMI callers (see the top of this file)
  * @deferred: pages given back in NMI for the worker to pool
- * @release: pages whose reference the worker drops: refused ones, and those
- *	of another node given back where the allocator may not be called
+ * @release: pages the worker frees: those whose last reference a put
+ *	dropped, and those of another node, where the allocator may not be
+ *	called; their reference count is zero
  * @nmi_stat: event counters written in NMI only, summed with @stat
  * @deferred_done: pages of @deferred the worker took (worker)
  */
 struct lab_cpu {
+	unsigned int active;
 	unsigned int nr_hot;
 	unsigned int get_min;
 	unsigned int put_max;
@@ -167,6 +185,37 @@ struct lab_cpu {
 	unsigned long deferred_done;
 };
 
+#if IS_ENABLED(CONFIG_KUNIT)
+static void (*lab_test_hook)(enum lab_hook_point where, struct page *page);
+
+/**
+ * lab_set_test_hook() - set the function the test hooks call, or NULL
+ * @fn: called with the hook point and the page concerned
+ *
+ * Context: Any context.
+ */
+void lab_set_test_hook(void (*fn)(enum lab_hook_point where,
+				  struct page *page))
+{
+	WRITE_ONCE(lab_test_hook, fn);
+}
+EXPORT_SYMBOL_IF_KUNIT(lab_set_test_hook);
+
+/* Run the test hook, if a KUnit case set one.  Any context. */
+static void lab_hook(enum lab_hook_point where, struct page *page)
+{
+	void (*fn)(enum lab_hook_point where, struct page *page);
+
+	fn = READ_ONCE(lab_test_hook);
+	if (unlikely(fn))
+		fn(where, page);
+}
+#else
+static void lab_hook(enum lab_hook_point where, struct page *page)
+{
+}
+#endif
+
 static struct lab_cpu __percpu *lab_cpus;
 /* CPUs whose stash had pages when last changed: where thieves look. */
 static struct cpumask lab_stocked;
@@ -175,6 +224,76 @@ static struct workqueue_struct *lab_wq;
 static unsigned int capacity(void)
 {
 	return READ_ONCE(lab_pages_per_cpu);
+}
+
+/*
+ * Raise and lower @c->active around a section of @c's CPU, interrupts off.
+ * Only an NMI can see it between the two: the barriers keep the pool's
+ * fields out of that window, so that an NMI which found it zero is done
+ * before the section reads any of them.  The increment need not be atomic:
+ * an NMI that comes in the middle of it leaves the value as it found it.
+ */
+static void active_raise(struct lab_cpu *c)
+{
+	WRITE_ONCE(c->active, c->active + 1);
+	barrier();
+}
+
+static void active_lower(struct lab_cpu *c)
+{
+	barrier();
+	WRITE_ONCE(c->active, c->active - 1);
+}
+
+/* Enter the owner's section of this CPU's pool: interrupts off, active. */
+static struct lab_cpu *pool_enter(unsigned long *flags)
+{
+	struct lab_cpu *c;
+
+	local_irq_save(*flags);
+	c = this_cpu_ptr(lab_cpus);
+	active_raise(c);
+	return c;
+}
+
+static void pool_exit(struct lab_cpu *c, unsigned long flags)
+{
+	active_lower(c);
+	local_irq_restore(flags);
+}
+
+/*
+ * Take @c's stash_lock from any CPU, outside the owner's section.  On @c's
+ * own CPU (a worker, or a task that migrated there since it chose @c) the
+ * section raises @active, so that an NMI never spins on a lock its own CPU
+ * holds.  Return: whether it did (for stash_unlock_on()).
+ */
+static bool stash_lock_on(struct lab_cpu *c, unsigned long *flags)
+	__acquires(&c->stash_lock)
+{
+	bool own;
+
+	local_irq_save(*flags);
+	own = smp_processor_id() == c->cpu;
+	if (own)
+		active_raise(c);
+	raw_spin_lock(&c->stash_lock);
+	return own;
+}
+
+static void stash_unlock_on(struct lab_cpu *c, bool own, unsigned long flags)
+	__releases(&c->stash_lock)
+{
+	raw_spin_unlock(&c->stash_lock);
+	if (own)
+		active_lower(c);
+	local_irq_restore(flags);
+}
+
+/* Count an event of an NMI that found the pool busy: nested ones may too. */
+static void nmi_stat_inc(enum lab_stat_item item)
+{
+	this_cpu_inc(lab_cpus->nmi_stat[item]);
 }
 
 /* Whether @page is of @c's node, the only one whose pages @c keeps. */
@@ -305,6 +424,9 @@ static void kick_fn(struct irq_work *work)
 {
 	struct lab_cpu *c = container_of(work, struct lab_cpu, kick);
 
+	/* A CPU going down: lab_cpu_dead() drains the pool, no worker. */
+	if (!cpu_online(c->cpu))
+		return;
 	if (!delayed_work_pending(&c->refill))
 		queue_delayed_work_on(c->cpu, lab_wq, &c->refill, 0);
 	else if ((READ_ONCE(c->nr_dirty) || !llist_empty(&c->deferred) ||
@@ -314,10 +436,14 @@ static void kick_fn(struct irq_work *work)
 
 /*
  * Have @c's refill worker run soon.  Any context, NMI included: the
- * workqueue is called later, from kick_fn(), on this CPU.
+ * workqueue is called later, from kick_fn(), on this CPU.  Not for a CPU
+ * that is not online: its pool is filled before it comes up and drained
+ * once it is down.
  */
 static void kick_refill(struct lab_cpu *c)
 {
+	if (!cpu_online(c->cpu))
+		return;
 	/*
 	 * Queued, not waiting out a backoff: it runs soon and looks at the
 	 * pool then, no interrupt needed.  (@c's state reaches its worker
@@ -333,6 +459,7 @@ static void note_level(struct lab_cpu *c)
 {
 	unsigned int level = level_seen(c);
 
+	lockdep_assert_irqs_disabled();
 	if (unlikely(level < c->min_level))
 		c->min_level = level;
 	if (unlikely(level < READ_ONCE(lab_low_watermark)))
@@ -368,6 +495,7 @@ static bool reload_hot(struct lab_cpu *c)
 	struct page *page, *next;
 	LIST_HEAD(list);
 
+	lockdep_assert_irqs_disabled();
 	raw_spin_lock(&c->stash_lock);
 	stash_take(c, &list, want);
 	c->stash_seen = c->nr_stash;
@@ -385,11 +513,51 @@ static noinline void spill_hot(struct lab_cpu *c)
 {
 	unsigned int nr = max(c->nr_hot / 2, 1U), i;
 
+	lockdep_assert_irqs_disabled();
 	raw_spin_lock(&c->stash_lock);
 	for (i = 0; i < nr; i++)
 		list_add(&c->hot[--c->nr_hot]->lru, &c->stash);
 	set_stash(c, c->nr_stash + nr);
 	raw_spin_unlock(&c->stash_lock);
+}
+
+/*
+ * A page of the reserve leaves it for a user: the reference count the pool
+ * kept frozen at zero becomes one, and private and index, where the debug
+ * parameter marks pages given back, are zero, as the page allocator hands
+ * pages out.
+ */
+static struct page *served(struct page *page)
+{
+	set_page_private(page, 0);
+	lab_page_index(page) = 0;
+	page_ref_unfreeze(page, 1);
+	lab_kasan_unpoison_page(page);
+	return page;
+}
+
+/*
+ * A pooled page that memory_failure() marked while the pool held it (it
+ * was not the page allocator's, which refuses such pages in
+ * check_new_page()): never served, never freed.  It stays out of use with
+ * its count frozen, and counts as released.
+ */
+static noinline bool poisoned(struct lab_cpu *c, struct page *page)
+{
+	if (likely(!PageHWPoison(page)))
+		return false;
+	this_cpu_inc(lab_cpus->stat[LAB_HWPOISON]);
+	atomic_long_inc(&c->released);
+	pr_warn_ratelimited("pfn %#lx has a memory error: dropped from the reserve\n",
+			    page_to_pfn(page));
+	return true;
+}
+
+/* Clear a returned page, unless a memory error struck it: it is dropped. */
+static void clear_returned(struct page *page)
+{
+	if (!PageHWPoison(page))
+		clear_highpage(page);
 }
 
 /*
@@ -401,6 +569,7 @@ static struct page *take_dirty(struct lab_cpu *c)
 {
 	struct page *page;
 
+	lockdep_assert_irqs_disabled();
 	if (!c->nr_dirty)
 		return NULL;
 	page = list_first_entry(&c->dirty, struct page, lru);
@@ -408,7 +577,7 @@ static struct page *take_dirty(struct lab_cpu *c)
 	c->nr_dirty--;
 	if (lab_debug_check(page, 0))
 		c->stat[LAB_WRITTEN_AFTER_PUT]++;
-	clear_highpage(page);
+	clear_returned(page);
 	c->stat[LAB_CLEARED_INLINE]++;
 	return page;
 }
@@ -424,10 +593,11 @@ static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
 {
 	unsigned long flags;
 	unsigned int nr;
+	bool own;
 
-	raw_spin_lock_irqsave(&v->stash_lock, flags);
+	own = stash_lock_on(v, &flags);
 	nr = stash_take(v, list, min(want, DIV_ROUND_UP(v->nr_stash, 2)));
-	raw_spin_unlock_irqrestore(&v->stash_lock, flags);
+	stash_unlock_on(v, own, flags);
 
 	/* The victim may never take a page itself: refill it now. */
 	if (nr && READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark))
@@ -466,25 +636,55 @@ static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
 }
 
 /*
- * Owner, interrupts off: the pages a theft took beyond the one it serves
- * join this pool, hot[] first.  If the pool filled meanwhile it may go over
- * its capacity until the worker trims it.
+ * Steal for @thief, interrupts as its caller had them: the page to serve,
+ * or NULL; the rest of the batch stays on @list.  A stolen page a memory
+ * error struck is dropped, and the theft goes on.
  */
-static void keep_stolen(struct lab_cpu *c, struct list_head *list)
+static struct page *steal_one(struct lab_cpu *thief, struct list_head *list,
+			      unsigned int want)
 {
-	unsigned int cap = capacity(), nr;
+	struct page *page;
+
+	while (list_empty(list) && steal(thief, list, want)) {
+		while (!list_empty(list)) {
+			page = list_first_entry(list, struct page, lru);
+			list_del(&page->lru);
+			if (!poisoned(thief, page))
+				return page;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Owner, interrupts off: the pages a theft took beyond the one it serves
+ * join this pool, hot[] first, if they are of its node: the thief may have
+ * moved to a CPU of another node since it stole them, and those go to
+ * @away, for the caller to free.  If the pool filled meanwhile it may go
+ * over its capacity until the worker trims it.
+ */
+static void keep_stolen(struct lab_cpu *c, struct list_head *list,
+			struct list_head *away)
+{
+	unsigned int cap = capacity(), nr = 0;
 	struct page *page, *next;
 
+	lockdep_assert_irqs_disabled();
 	list_for_each_entry_safe(page, next, list, lru) {
-		if (c->nr_hot >= hot_max(cap))
-			break;
-		list_del(&page->lru);
-		c->hot[c->nr_hot++] = page;
+		if (unlikely(!page_home(c, page))) {
+			list_move(&page->lru, away);
+			continue;
+		}
+		if (c->nr_hot < hot_max(cap)) {
+			list_del(&page->lru);
+			c->hot[c->nr_hot++] = page;
+			continue;
+		}
+		nr++;
 	}
-	if (!list_empty(list)) {
-		nr = list_count_nodes(list);
+	if (nr) {
 		raw_spin_lock(&c->stash_lock);
-		list_splice(list, &c->stash);
+		list_splice_init(list, &c->stash);
 		set_stash(c, c->nr_stash + nr);
 		raw_spin_unlock(&c->stash_lock);
 	}
@@ -519,6 +719,8 @@ static DEFINE_WAIT_OVERRIDE_MAP(lab_allocator_map, LD_WAIT_CONFIG);
 
 static bool allocator_allowed(void)
 {
+	if (in_nmi())
+		return false;
 	return !IS_ENABLED(CONFIG_PREEMPT_RT) || preemptible();
 }
 
@@ -534,7 +736,11 @@ static void allocator_exit(void)
 		lock_map_release(&lab_allocator_map);
 }
 
-/* The fallback of a get that found every pool empty; @src says what came. */
+/*
+ * The fallback of a get that found every pool empty; @src says what came.
+ * __GFP_NOMEMALLOC, as mempool's: a caller in reclaim or on a memalloc
+ * socket must not be handed a pfmemalloc page, which its put would refuse.
+ */
 static struct page *fallback_alloc(enum lab_stat_item *src)
 {
 	struct page *page;
@@ -547,7 +753,7 @@ static struct page *fallback_alloc(enum lab_stat_item *src)
 		return NULL;
 	}
 	allocator_enter();
-	page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+	page = alloc_page(GFP_ATOMIC | __GFP_NOWARN | __GFP_NOMEMALLOC);
 	allocator_exit();
 	if (page)
 		*src = LAB_FALLBACK;
@@ -569,6 +775,16 @@ static struct page *llnode_page(struct llist_node *node)
 	return list_entry((struct list_head *)node, struct page, lru);
 }
 
+/*
+ * Leave @page, whose reference count is zero and which nobody else holds,
+ * for @c's worker to free: here the page allocator may not be called.
+ */
+static void release_later(struct lab_cpu *c, struct page *page)
+{
+	llist_add(page_llnode(page), &c->release);
+	kick_refill(c);
+}
+
 /* The share word after a change that leaves @nr pages. */
 static unsigned long share_word(unsigned long word, unsigned int nr)
 {
@@ -576,9 +792,9 @@ static unsigned long share_word(unsigned long word, unsigned int nr)
 }
 
 /*
- * Worker, interrupts off on @c's CPU, or the pool idle: add @page to the
- * NMI share unless it holds @max pages.  An NMI that changes the share
- * between the read and the cmpxchg changes its generation: then again.
+ * Add @page to the NMI share unless it holds @max pages.  Anyone may: a
+ * caller that changes the share between the read and the cmpxchg changes
+ * its generation, and then again.
  */
 static bool share_add(struct lab_cpu *c, struct page *page, unsigned int max)
 {
@@ -596,10 +812,7 @@ static bool share_add(struct lab_cpu *c, struct page *page, unsigned int max)
 	return true;
 }
 
-/*
- * Worker, as share_add(), and the owner once the rest of the reserve is
- * gone: take a page from the NMI share, or NULL.
- */
+/* As share_add(): take a page from the NMI share, or NULL. */
 static struct page *share_take(struct lab_cpu *c)
 {
 	unsigned long word;
@@ -618,70 +831,103 @@ static struct page *share_take(struct lab_cpu *c)
 }
 
 /*
- * labyrinth_get() in NMI: a page of this CPU's NMI share, or NULL.  Nothing
- * interrupts an NMI on its CPU, so plain stores suffice here.
- */
-static noinline struct page *get_nmi(void)
-{
-	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
-	unsigned long word = READ_ONCE(c->share_word);
-	unsigned int nr = word & LAB_SHARE_NR;
-	struct page *page;
-
-	if (!nr) {
-		c->nmi_stat[LAB_FAILED]++;
-		kick_refill(c);
-		return NULL;
-	}
-	page = c->share[nr - 1];
-	WRITE_ONCE(c->share_word, share_word(word, nr - 1));
-	c->nmi_stat[LAB_SERVED_NMI]++;
-	if (2 * (nr - 1) < share_target(capacity()))
-		kick_refill(c);
-	page_ref_unfreeze(page, 1);
-	lab_kasan_unpoison_page(page);
-	/* debug neither tracks nor checks NMI callers' pages. */
-	if (static_branch_unlikely(&lab_debug_key))
-		lab_debug_forget(page);
-	return page;
-}
-
-/*
- * labyrinth_put() in NMI, of a page whose reference count is frozen: to
- * the worker, which pools it (and tops the NMI share up).  Only the
- * worker and the owner add to the share.
- */
-static noinline void put_nmi(struct page *page)
-{
-	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
-
-	/* drain_deferred() removes any debug mark. */
-	llist_add(page_llnode(page), &c->deferred);
-	WRITE_ONCE(c->nmi_stat[LAB_PUT_DEFERRED],
-		   c->nmi_stat[LAB_PUT_DEFERRED] + 1);
-	kick_refill(c);
-}
-
-/*
  * Owner, interrupts off: a page from the local pool, or NULL.  The NMI
- * share is the pool's last pages, for anyone.
+ * share is the pool's last pages, for anyone.  An NMI takes no lock, so
+ * it does not reach the stash.  A page a memory error struck is dropped
+ * on the way.
  */
 static struct page *take_local(struct lab_cpu *c)
 {
 	struct page *page;
 
-	if (c->nr_hot || reload_hot(c))
-		return c->hot[--c->nr_hot];
-	page = take_dirty(c);
-	return page ? page : share_take(c);
+	do {
+		if (c->nr_hot || (!in_nmi() && reload_hot(c))) {
+			page = c->hot[--c->nr_hot];
+		} else {
+			page = take_dirty(c);
+			if (!page)
+				page = share_take(c);
+		}
+	} while (page && poisoned(c, page));
+	return page;
 }
 
 /*
- * A get outside the fast path's bounds, or while the get tracepoint is on.
- * It looks at the local pool afresh, with interrupts off (this may run on
- * another CPU than the fast path that gave up).  If the pool is empty it
- * steals and falls back with interrupts as the caller had them, then
- * counts the outcome on the CPU it ends on.
+ * labyrinth_get() in NMI, or in an exception that enters like one.  If it
+ * interrupted none of labyrinth's sections on this CPU it owns the pool
+ * and takes a page as the owner does (but never steals and never calls
+ * the allocator); else it takes one from the NMI share, which nested
+ * callers may change under it.
+ */
+static noinline struct page *get_nmi(void)
+{
+	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
+	struct page *page;
+
+	if (!IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG)) {
+		pr_err_once("labyrinth_get() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n");
+		nmi_stat_inc(LAB_FAILED);
+		return NULL;
+	}
+	if (READ_ONCE(c->active)) {
+		do {
+			page = share_take(c);
+		} while (page && poisoned(c, page));
+		nmi_stat_inc(page ? LAB_SERVED_NMI : LAB_FAILED);
+		kick_refill(c);
+		return page ? served(page) : NULL;
+	}
+	active_raise(c);
+	lab_hook(LAB_HOOK_NMI_OWNED, NULL);
+	page = take_local(c);
+	if (page)
+		note_level(c);
+	else
+		kick_refill(c);
+	c->stat[page ? LAB_SERVED_NMI : LAB_FAILED]++;
+	set_bounds(c);
+	active_lower(c);
+	return page ? served(page) : NULL;
+}
+
+/* Give pages of the reserve (reference count frozen) back to the allocator. */
+static void free_page_list(struct list_head *list)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		__free_page(served(page));
+	}
+}
+
+/*
+ * Pages of the reserve (reference count frozen) that leave it: freed here,
+ * or by @c's worker where the page allocator may not be called.
+ */
+static void release_list(struct lab_cpu *c, struct list_head *list)
+{
+	struct page *page, *next;
+
+	atomic_long_add(list_count_nodes(list), &c->released);
+	if (allocator_allowed()) {
+		allocator_enter();
+		free_page_list(list);
+		allocator_exit();
+		return;
+	}
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		release_later(c, page);
+	}
+}
+
+/*
+ * A get outside the fast path's bounds, or while the get tracepoint or
+ * debug is on.  It looks at the local pool afresh, with interrupts off
+ * (this may run on another CPU than the fast path that gave up).  If the
+ * pool is empty it steals and falls back with interrupts as the caller had
+ * them, then counts the outcome on the CPU it ends on.
  */
 static noinline struct page *get_slow(unsigned long ip)
 {
@@ -691,44 +937,37 @@ static noinline struct page *get_slow(unsigned long ip)
 	struct page *page;
 	unsigned int want;
 	LIST_HEAD(stolen);
+	LIST_HEAD(away);
 
-	local_irq_save(flags);
-	c = this_cpu_ptr(lab_cpus);
+	c = pool_enter(&flags);
 	page = take_local(c);
 	if (page) {
 		note_level(c);
 	} else {
 		want = steal_want(c);
 		kick_refill(c);
-		local_irq_restore(flags);
+		pool_exit(c, flags);
 		src = LAB_STOLEN;
-		if (steal(c, &stolen, want)) {
-			page = list_first_entry(&stolen, struct page, lru);
-			list_del(&page->lru);
-		} else {
+		page = steal_one(c, &stolen, want);
+		if (!page)
 			page = fallback_alloc(&src);
-		}
-		local_irq_save(flags);
-		c = this_cpu_ptr(lab_cpus);
+		c = pool_enter(&flags);
 		if (src == LAB_FALLBACK)
 			atomic_long_inc(&c->allocated);
-		keep_stolen(c, &stolen);
+		keep_stolen(c, &stolen, &away);
 	}
 	c->stat[src]++;
 	set_bounds(c);
 	trace_labyrinth_get(c->cpu, src, pool_level(c));
-	local_irq_restore(flags);
+	pool_exit(c, flags);
+	if (!list_empty(&away))
+		release_list(c, &away);
 	if (!page)
 		return NULL;
-	/* Pages of the reserve have their reference count frozen at zero. */
-	if (src != LAB_FALLBACK) {
-		page_ref_unfreeze(page, 1);
-		lab_kasan_unpoison_page(page);
-	}
 	if (static_branch_unlikely(&lab_debug_key) &&
 	    lab_debug_get(page, ip, src != LAB_FALLBACK))
 		this_cpu_inc(lab_cpus->stat[LAB_WRITTEN_AFTER_PUT]);
-	return page;
+	return src == LAB_FALLBACK ? page : served(page);
 }
 
 /**
@@ -739,8 +978,8 @@ static noinline struct page *get_slow(unsigned long ip)
  * Taking a pool below low_watermark schedules its refill.
  *
  * Context: Any context: process, softirq, hard-IRQ or NMI (served by the
- * NMI share only), interrupts enabled or disabled, any lock held.  Never
- * sleeps.
+ * local pool only), interrupts enabled or disabled, any lock held.  Never
+ * sleeps but where the fallback runs on PREEMPT_RT (see labyrinth.h).
  * Return: a page with a reference count of one, to be given back with
  * labyrinth_put() (or freed with __free_page()), or NULL when every source
  * is exhausted.
@@ -753,19 +992,20 @@ struct page *labyrinth_get(void)
 
 	if (unlikely(in_nmi()))
 		return get_nmi();
-	local_irq_save(flags);
-	c = this_cpu_ptr(lab_cpus);
+	c = pool_enter(&flags);
 	if (unlikely(c->nr_hot <= c->get_min || trace_labyrinth_get_enabled() ||
 		     static_branch_unlikely(&lab_debug_key))) {
-		local_irq_restore(flags);
+		pool_exit(c, flags);
 		return get_slow(_RET_IP_);
 	}
 	page = c->hot[--c->nr_hot];
+	if (unlikely(poisoned(c, page))) {
+		pool_exit(c, flags);
+		return get_slow(_RET_IP_);
+	}
 	c->stat[LAB_SERVED_LOCAL]++;
-	local_irq_restore(flags);
-	page_ref_unfreeze(page, 1);
-	lab_kasan_unpoison_page(page);
-	return page;
+	pool_exit(c, flags);
+	return served(page);
 }
 EXPORT_SYMBOL_GPL(labyrinth_get);
 
@@ -800,57 +1040,80 @@ static bool put_dirty(struct lab_cpu *c, struct page *page,
 }
 
 /*
- * A page labyrinth_put() may not pool: report it (once per call site),
- * count it, and either leave it alone or drop the caller's reference.
- * A released order-0 page counts as given back to the page allocator: by
- * the contract of labyrinth_put() it came from the reserve.
+ * Drop the caller's reference to a page labyrinth_put() does not pool.
+ * Where the page allocator may not be called, a reference that is not
+ * the last is dropped here, and a page whose last one it was, which nobody
+ * else holds now, waits for @c's worker.
  */
-static noinline void put_refused(struct page *page, unsigned long ip)
+static void drop_ref(struct lab_cpu *c, struct page *page)
+{
+	if (allocator_allowed()) {
+		allocator_enter();
+		put_page(page);
+		allocator_exit();
+	} else if (page_ref_dec_and_test(page)) {
+		release_later(c, page);
+	}
+}
+
+/* Count a put's outcome on this CPU: as the owner, or in NMI as it can. */
+static struct lab_cpu *count_put(enum lab_stat_item item)
+{
+	unsigned long flags;
+	struct lab_cpu *c;
+
+	if (in_nmi()) {
+		nmi_stat_inc(item);
+		return this_cpu_ptr(lab_cpus);
+	}
+	c = pool_enter(&flags);
+	c->stat[item]++;
+	trace_labyrinth_put(c->cpu, item, pool_level(c));
+	pool_exit(c, flags);
+	return c;
+}
+
+/*
+ * A page labyrinth_put() may not pool: @seen is the reference count the
+ * freeze found (LAB_REF_UNSEEN if it did not run).  Report it (once per
+ * call site), count it, and either leave it alone or drop the caller's
+ * reference.  A released order-0 page counts as given back to the page
+ * allocator: by the contract of labyrinth_put() it came from the reserve.
+ */
+static noinline void put_refused(struct page *page, int seen,
+				 unsigned long ip)
 {
 	enum lab_refusal what;
-	unsigned long flags;
 	struct lab_cpu *c;
 	const char *why;
 
-	why = lab_put_refusal(page, &what);
-	if (in_nmi()) {
-		c = this_cpu_ptr(lab_cpus);
-		c->nmi_stat[LAB_PUT_REJECTED]++;
-	} else {
-		local_irq_save(flags);
-		c = this_cpu_ptr(lab_cpus);
-		c->stat[LAB_PUT_REJECTED]++;
-		trace_labyrinth_put(c->cpu, LAB_PUT_REJECTED, pool_level(c));
-		local_irq_restore(flags);
-	}
-	if (what == LAB_RELEASE)
+	lab_hook(LAB_HOOK_PUT_REFUSED, page);
+	why = lab_put_refusal(page, seen, &what);
+	c = count_put(what == LAB_SHARED ? LAB_PUT_SHARED : LAB_PUT_REJECTED);
+	if (what == LAB_RELEASE || what == LAB_SHARED)
 		atomic_long_inc(&c->released);
-
-	lab_report_put(why, what, page, ip);
+	if (what != LAB_SHARED)
+		lab_report_put(why, what, page, ip);
 	if (what == LAB_LEAVE)
 		return;
-	/* The last reference may free the page: the worker drops it then. */
-	if (in_nmi() || !allocator_allowed()) {
-		llist_add(page_llnode(page), &c->release);
-		kick_refill(c);
-		return;
-	}
-	if (what == LAB_RELEASE && static_branch_unlikely(&lab_debug_key))
+	if (what != LAB_RELEASE_FOREIGN && !in_nmi() &&
+	    static_branch_unlikely(&lab_debug_key))
 		lab_debug_untrack(page);
-	allocator_enter();
-	put_page(page);
-	allocator_exit();
+	drop_ref(c, page);
 }
 
 /*
  * Owner, interrupts off: keep @page if it is of this node and the pool has
- * room; say which.  A page of another node is always given back to the
- * page allocator, by the caller (LAB_PUT_REMOTE).
+ * room; say which.  A page of another node, or one the pool has no room
+ * for, is given back to the page allocator by the caller (LAB_PUT_REMOTE,
+ * LAB_PUT_FREED); where the allocator may not be called, a page without
+ * room stays above capacity until the worker trims the pool.
  */
 static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 {
 	unsigned int cap = capacity();
 
+	lockdep_assert_irqs_disabled();
 	if (unlikely(!page_home(c, page))) {
 		atomic_long_inc(&c->released);
 		return LAB_PUT_REMOTE;
@@ -861,7 +1124,6 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 			atomic_long_inc(&c->released);
 			return LAB_PUT_FREED;
 		}
-		/* Over capacity until the worker trims the pool. */
 		kick_refill(c);
 	}
 	if (clear_needed() && put_dirty(c, page, cap))
@@ -870,6 +1132,47 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 		spill_hot(c);
 	c->hot[c->nr_hot++] = page;
 	return LAB_PUT_POOLED;
+}
+
+/* A page pool_page() did not keep: to the page allocator, now or later. */
+static void put_away(struct lab_cpu *c, struct page *page)
+{
+	if (!allocator_allowed()) {
+		release_later(c, page);
+		return;
+	}
+	allocator_enter();
+	__free_page(served(page));
+	allocator_exit();
+}
+
+/*
+ * labyrinth_put() in NMI, of a page whose reference count is frozen.  If
+ * it interrupted none of labyrinth's sections on this CPU it pools the
+ * page as the owner does, unless that would take a lock or call the page
+ * allocator; else the page waits for the worker, which pools it or frees
+ * it.  Debug neither fills nor checks it.
+ */
+static noinline void put_nmi(struct page *page)
+{
+	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
+	enum lab_stat_item res;
+
+	/* hot[] full: spilling to the stash would take its lock. */
+	if (READ_ONCE(c->active) || !page_home(c, page) ||
+	    c->nr_hot >= hot_max(capacity())) {
+		llist_add(page_llnode(page), &c->deferred);
+		nmi_stat_inc(LAB_PUT_DEFERRED);
+		kick_refill(c);
+		return;
+	}
+	active_raise(c);
+	res = pool_page(c, page);
+	c->stat[res]++;
+	set_bounds(c);
+	active_lower(c);
+	if (res != LAB_PUT_POOLED)
+		put_away(c, page);
 }
 
 /* A put outside the fast path's bounds, traced or debugged; see get_slow(). */
@@ -881,28 +1184,14 @@ static noinline void put_slow(struct page *page, unsigned long ip)
 
 	if (static_branch_unlikely(&lab_debug_key))
 		lab_debug_put(page, ip);
-	local_irq_save(flags);
-	c = this_cpu_ptr(lab_cpus);
+	c = pool_enter(&flags);
 	res = pool_page(c, page);
 	c->stat[res]++;
 	set_bounds(c);
 	trace_labyrinth_put(c->cpu, res, pool_level(c));
-	local_irq_restore(flags);
-
-	if (res != LAB_PUT_FREED && res != LAB_PUT_REMOTE)
-		return;
-	lab_debug_forget(page);
-	page_ref_unfreeze(page, 1);
-	lab_kasan_unpoison_page(page);
-	if (!allocator_allowed()) {
-		/* Only a page of another node: the worker frees it. */
-		llist_add(page_llnode(page), &c->release);
-		kick_refill(c);
-		return;
-	}
-	allocator_enter();
-	__free_page(page);
-	allocator_exit();
+	pool_exit(c, flags);
+	if (res != LAB_PUT_POOLED)
+		put_away(c, page);
 }
 
 /**
@@ -912,21 +1201,33 @@ static noinline void put_slow(struct page *page, unsigned long ip)
  * The page joins the local CPU's pool if it is of this CPU's memory node
  * and the pool is below capacity, and is freed otherwise.  A page
  * labyrinth may not own, or one already given back, is left untouched; a
- * shared, pfmemalloc or compound page loses the caller's reference.
- * Either is counted as rejected and reported once per call site (see
- * labyrinth.h).  In NMI the page waits for the refill worker.
+ * pfmemalloc, compound or memory-error page loses the caller's reference;
+ * either is counted as rejected and reported once per call site (see
+ * labyrinth.h).  A page someone else still holds loses the caller's
+ * reference too, and is counted as put_shared.
  *
- * Context: Any context.  Never sleeps.
+ * Context: Any context.  Never sleeps but where it frees a page on
+ * PREEMPT_RT (see labyrinth.h).
  */
 void labyrinth_put(struct page *page)
 {
+	int seen;
 	unsigned long flags;
 	struct lab_cpu *c;
 
 	if (!page)
 		return;
-	if (unlikely(lab_page_unpoolable(page) || !page_ref_freeze(page, 1))) {
-		put_refused(page, _RET_IP_);
+	if (!IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG) && in_nmi()) {
+		pr_err_once("labyrinth_put() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n");
+		return;
+	}
+	if (unlikely(lab_page_unpoolable(page))) {
+		put_refused(page, LAB_REF_UNSEEN, _RET_IP_);
+		return;
+	}
+	seen = lab_ref_freeze(page);
+	if (unlikely(seen != 1)) {
+		put_refused(page, seen, _RET_IP_);
 		return;
 	}
 	lab_kasan_poison_page(page);
@@ -935,34 +1236,19 @@ void labyrinth_put(struct page *page)
 		return;
 	}
 
-	local_irq_save(flags);
-	c = this_cpu_ptr(lab_cpus);
+	c = pool_enter(&flags);
 	if (unlikely(c->nr_hot >= c->put_max || !page_home(c, page) ||
 		     trace_labyrinth_put_enabled() ||
 		     static_branch_unlikely(&lab_debug_key))) {
-		local_irq_restore(flags);
+		pool_exit(c, flags);
 		put_slow(page, _RET_IP_);
 		return;
 	}
 	c->hot[c->nr_hot++] = page;
 	c->stat[LAB_PUT_POOLED]++;
-	local_irq_restore(flags);
+	pool_exit(c, flags);
 }
 EXPORT_SYMBOL_GPL(labyrinth_put);
-
-/* Give pages of the reserve (reference count frozen) back to the allocator. */
-static void free_page_list(struct list_head *list)
-{
-	struct page *page, *next;
-
-	list_for_each_entry_safe(page, next, list, lru) {
-		list_del(&page->lru);
-		lab_debug_forget(page);
-		page_ref_unfreeze(page, 1);
-		lab_kasan_unpoison_page(page);
-		__free_page(page);
-	}
-}
 
 /*
  * Interrupts off: whether the caller may touch @c's owner-only fields.  It
@@ -985,8 +1271,9 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 {
 	unsigned int added = 0, level, cap = capacity();
 	unsigned long flags;
+	bool own;
 
-	raw_spin_lock_irqsave(&c->stash_lock, flags);
+	own = stash_lock_on(c, &flags);
 	level = owns(c) ? pool_level(c) : cap;
 	while (added < nr && level + added < cap) {
 		list_move(list->next, &c->stash);
@@ -996,7 +1283,7 @@ static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 		set_stash(c, c->nr_stash + added);
 		set_bounds(c);
 	}
-	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
+	stash_unlock_on(c, own, flags);
 
 	atomic_long_add(nr - added, &c->released);
 
@@ -1096,6 +1383,26 @@ static void share_fill(struct lab_cpu *c, unsigned int cap)
 }
 
 /*
+ * Owner, interrupts off, stash_lock held: load hot[] to half from the
+ * stash, so that an NMI, which takes no lock, finds pages there beside
+ * the NMI share.
+ */
+static void hot_fill(struct lab_cpu *c, unsigned int cap)
+{
+	unsigned int want = max(hot_max(cap) / 2, 1U);
+	struct page *page, *next;
+	LIST_HEAD(list);
+
+	if (c->nr_hot >= want)
+		return;
+	stash_take(c, &list, want - c->nr_hot);
+	list_for_each_entry_safe(page, next, &list, lru) {
+		list_del(&page->lru);
+		c->hot[c->nr_hot++] = page;
+	}
+}
+
+/*
  * Worker: take the pages given back in NMI into the stash, cleared if they
  * must be (those of another node go back to the page allocator), and drop
  * the references of the pages that waited for a context where the page
@@ -1113,7 +1420,7 @@ static void drain_deferred(struct lab_cpu *c)
 
 		/* Given back in NMI: no pattern to check, no mark to trust. */
 		lab_debug_forget(page);
-		if (!page_home(c, page)) {
+		if (!page_home(c, page) || PageHWPoison(page)) {
 			/* Its taker's record goes with it. */
 			if (static_branch_unlikely(&lab_debug_key))
 				lab_debug_untrack(page);
@@ -1122,7 +1429,7 @@ static void drain_deferred(struct lab_cpu *c)
 			continue;
 		}
 		if (clear_needed())
-			clear_highpage(page);
+			clear_returned(page);
 		list_add(&page->lru, &list);
 		nr++;
 	}
@@ -1134,12 +1441,17 @@ static void drain_deferred(struct lab_cpu *c)
 	atomic_long_add(far, &c->released);
 	free_page_list(&away);
 
+	/* Nobody else holds these: their count is zero. */
 	node = llist_del_all(&c->release);
 	llist_for_each_safe(node, next, node) {
 		struct page *page = llnode_page(node);
 
 		if (static_branch_unlikely(&lab_debug_key))
 			lab_debug_untrack(page);
+		set_page_private(page, 0);
+		lab_page_index(page) = 0;
+		page_ref_unfreeze(page, 1);
+		lab_kasan_unpoison_page(page);
 		put_page(page);
 	}
 }
@@ -1148,16 +1460,15 @@ static void drain_deferred(struct lab_cpu *c)
 static void refill_share(struct lab_cpu *c)
 {
 	unsigned long flags;
+	bool own;
 
-	local_irq_save(flags);
-	if (smp_processor_id() == c->cpu) {
-		raw_spin_lock(&c->stash_lock);
+	own = stash_lock_on(c, &flags);
+	if (own) {
 		share_fill(c, capacity());
 		c->stash_seen = c->nr_stash;
 		set_bounds(c);
-		raw_spin_unlock(&c->stash_lock);
 	}
-	local_irq_restore(flags);
+	stash_unlock_on(c, own, flags);
 }
 
 /*
@@ -1173,9 +1484,8 @@ static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 	unsigned int level, cap = capacity(), i;
 	unsigned long flags;
 
-	local_irq_save(flags);
-	if (smp_processor_id() != c->cpu) {
-		local_irq_restore(flags);
+	if (pool_enter(&flags) != c) {
+		pool_exit(this_cpu_ptr(lab_cpus), flags);
 		return false;
 	}
 	r->nr_dirty = min_t(unsigned int, c->nr_dirty, LAB_CLEAR_BATCH);
@@ -1205,10 +1515,11 @@ static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 		r->trim_more = !over && level > cap;
 	}
 	share_fill(c, cap);
+	hot_fill(c, cap);
 	c->stash_seen = c->nr_stash;
 	set_bounds(c);
 	raw_spin_unlock(&c->stash_lock);
-	local_irq_restore(flags);
+	pool_exit(c, flags);
 
 	r->missing = cap > level ? cap - level : 0;
 	return true;
@@ -1222,7 +1533,7 @@ static void refill_clean(struct lab_cpu *c, struct lab_refill *r)
 	list_for_each_entry(page, &r->dirty, lru) {
 		if (lab_debug_check(page, 0))
 			this_cpu_inc(lab_cpus->stat[LAB_WRITTEN_AFTER_PUT]);
-		clear_highpage(page);
+		clear_returned(page);
 	}
 	c->stat[LAB_PAGES_CLEARED] += r->nr_dirty;
 	stash_add(c, &r->dirty, r->nr_dirty);
@@ -1312,11 +1623,12 @@ static void drain(struct lab_cpu *c)
 int lab_cpu_prepare(unsigned int cpu)
 {
 	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+	unsigned int added, level;
 	unsigned long flags;
-	unsigned int added;
 
 	c->nid = pool_node(cpu);
-	fill(c, capacity() - pool_level(c), &added);
+	level = pool_level(c);
+	fill(c, capacity() > level ? capacity() - level : 0, &added);
 	if (pool_level(c) < capacity() && !READ_ONCE(lab_live))
 		return -ENOMEM;
 	raw_spin_lock_irqsave(&c->stash_lock, flags);
@@ -1444,7 +1756,7 @@ int lab_reserve_init(void)
 		c->nid = pool_node(cpu);
 		c->retry_at = jiffies;
 		INIT_DELAYED_WORK(&c->refill, refill_fn);
-		init_irq_work(&c->kick, kick_fn);
+		c->kick = IRQ_WORK_INIT_HARD(kick_fn);
 		init_llist_head(&c->deferred);
 		init_llist_head(&c->release);
 	}

@@ -30,6 +30,7 @@
 #include <linux/jiffies.h>
 #include <linux/kallsyms.h>
 #include <linux/kasan.h>
+#include <linux/kprobes.h>
 #include <linux/seq_file.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -142,7 +143,7 @@ static const struct counter get_counters[] = {
 /* What a put of a page is counted as: exactly one of these advances. */
 static const struct counter put_counters[] = {
 	COUNTER(PUT_POOLED), COUNTER(PUT_FREED), COUNTER(PUT_REMOTE),
-	COUNTER(PUT_REJECTED), COUNTER(PUT_DEFERRED),
+	COUNTER(PUT_REJECTED), COUNTER(PUT_DEFERRED), COUNTER(PUT_SHARED),
 };
 
 /*
@@ -817,9 +818,9 @@ static void nmi_get_put(void *arg)
 }
 
 /*
- * In NMI a get is served by the CPU's NMI share, and a put waits for the
- * worker, which pools the page and tops the share up: the level is whole
- * again.
+ * An NMI that interrupted none of labyrinth's sections owns the pool: its
+ * get is served by the pool itself, not the NMI share, and its put goes
+ * back to the pool at once.
  */
 static void get_put_in_nmi(struct kunit *test)
 {
@@ -832,14 +833,53 @@ static void get_put_in_nmi(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, x->got);
 	KUNIT_EXPECT_EQ(test, x->before.level, t->cap);
 	KUNIT_EXPECT_EQ(test, x->mid.level, t->cap - 1);
-	KUNIT_EXPECT_EQ(test, x->mid.share, x->before.share - 1);
+	KUNIT_EXPECT_EQ(test, x->mid.share, x->before.share);
 	KUNIT_EXPECT_EQ(test, x->after.level, t->cap);
 	expect_get_counted(test, &x->before, &x->mid, LAB_SERVED_NMI);
-	expect_put_counted(test, &x->mid, &x->after, LAB_PUT_DEFERRED);
-	lab_reserve_sync();
+	expect_put_counted(test, &x->mid, &x->after, LAB_PUT_POOLED);
+}
+
+/* In one NMI, a get and a put in turn, many more times than the pool holds. */
+static void nmi_get_put_in_turn(void *arg)
+{
+	struct lab_ctx_test *x = arg;
+	unsigned int i, n = 4 * READ_ONCE(lab_pages_per_cpu);
+	struct page *page;
+
+	x->cpu = smp_processor_id();
+	x->nmi = in_nmi();
+	lab_reserve_snapshot(x->cpu, &x->before);
+	x->got = true;
+	for (i = 0; i < n; i++) {
+		page = labyrinth_get();
+		if (!page) {
+			x->got = false;
+			break;
+		}
+		labyrinth_put(page);
+	}
 	lab_reserve_snapshot(x->cpu, &x->after);
-	KUNIT_EXPECT_EQ(test, x->after.level, t->cap);
-	KUNIT_EXPECT_EQ(test, x->after.share, x->before.share);
+}
+
+/*
+ * An NMI user that gives back what it takes is served every time, with no
+ * refill in between: the pages it gives back serve its next gets.
+ */
+static void nmi_user_putting_back_is_always_served(struct kunit *test)
+{
+	struct lab_ctx_test *x = ctx_test_alloc(test);
+	struct lab_test *t = test->priv;
+	unsigned long n = 4 * t->cap;
+
+	KUNIT_ASSERT_TRUE_MSG(test, run_in_nmi(nmi_get_put_in_turn, x),
+			      "the NMI did not come");
+	KUNIT_EXPECT_TRUE(test, x->nmi);
+	KUNIT_EXPECT_TRUE_MSG(test, x->got, "a get in NMI was not served");
+	KUNIT_EXPECT_EQ(test, delta(&x->before, &x->after, LAB_SERVED_NMI), n);
+	KUNIT_EXPECT_EQ(test, delta(&x->before, &x->after, LAB_FAILED), 0UL);
+	KUNIT_EXPECT_EQ(test, delta(&x->before, &x->after, LAB_PUT_DEFERRED),
+			0UL);
+	KUNIT_EXPECT_EQ(test, delta(&x->before, &x->after, LAB_PUT_POOLED), n);
 }
 
 static void nmi_put(void *arg)
@@ -848,10 +888,10 @@ static void nmi_put(void *arg)
 }
 
 /*
- * A shared page given back in NMI: the caller's reference may be the last
- * by the time it is dropped, so the worker drops it, later.
+ * A shared page given back in NMI: the caller's reference is dropped
+ * there, and as it is not the last the page is linked nowhere.
  */
-static void put_in_nmi_of_shared_page_waits_for_worker(struct kunit *test)
+static void put_in_nmi_of_shared_page_drops_reference(struct kunit *test)
 {
 	struct lab_test *t = test->priv;
 	struct page *page = labyrinth_get();
@@ -860,7 +900,6 @@ static void put_in_nmi_of_shared_page_waits_for_worker(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	get_page(page);
-	/* Pinned: this CPU's worker cannot run before the count is read. */
 	pin(t);
 	lab_reserve_snapshot(t->cpu, &t->before);
 	ran = run_in_nmi(nmi_put, page);
@@ -869,12 +908,104 @@ static void put_in_nmi_of_shared_page_waits_for_worker(struct kunit *test)
 	unpin();
 
 	KUNIT_ASSERT_TRUE_MSG(test, ran, "the NMI did not come");
-	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
-	KUNIT_EXPECT_EQ(test, count, 2);
-	lab_reserve_sync();
-	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
-	if (page_ref_count(page) == 1)
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_SHARED);
+	KUNIT_EXPECT_EQ(test, count, 1);
+	if (count == 1)
 		__free_page(page);
+}
+
+/**
+ * struct lab_nested - a get in an int3 and a get in an NMI that interrupts it
+ * @probe: the kprobe whose int3 runs the outer get
+ * @outer: what the outer get returned
+ * @inner: what the inner get returned
+ * @outer_nmi: in_nmi() in the int3
+ * @inner_nmi: in_nmi() in the NMI
+ * @inner_ran: the NMI came while the outer get owned the pool
+ */
+struct lab_nested {
+	struct kprobe probe;
+	struct page *outer;
+	struct page *inner;
+	bool outer_nmi;
+	bool inner_nmi;
+	bool inner_ran;
+};
+
+static struct lab_nested nested;
+
+/* The probed function: its int3 enters the kernel as an NMI does. */
+static noinline void nested_probe_target(void)
+{
+	barrier();
+}
+
+static void nested_inner_get(void *arg)
+{
+	nested.inner_nmi = in_nmi();
+	nested.inner = labyrinth_get();
+}
+
+/*
+ * Run by the outer get once it owns the pool, before it takes its page:
+ * an NMI to this CPU, which comes at once, takes a page too.
+ */
+static void nmi_while_owned(enum lab_hook_point where, struct page *page)
+{
+	unsigned long spins;
+
+	if (where != LAB_HOOK_NMI_OWNED || READ_ONCE(nmi_pending))
+		return;
+	nmi_fn = nested_inner_get;
+	WRITE_ONCE(nmi_pending, true);
+	apic->send_IPI_mask(cpumask_of(smp_processor_id()), NMI_VECTOR);
+	for (spins = 0; READ_ONCE(nmi_pending) && spins < (1UL << 30); spins++)
+		cpu_relax();
+	nested.inner_ran = !READ_ONCE(nmi_pending);
+	WRITE_ONCE(nmi_pending, false);
+}
+
+static int nested_outer_get(struct kprobe *kp, struct pt_regs *regs)
+{
+	nested.outer_nmi = in_nmi();
+	nested.outer = labyrinth_get();
+	return 0;
+}
+
+/*
+ * A kernel int3 (here a kprobe's) enters like an NMI, and a real NMI can
+ * interrupt it: both take a page, the NMI in the middle of the int3's get.
+ * They must get two different pages, each exactly once.
+ */
+static void nested_nmi_gets_take_different_pages(struct kunit *test)
+{
+	int ret;
+
+	memset(&nested, 0, sizeof(nested));
+	nested.probe.addr = (kprobe_opcode_t *)nested_probe_target;
+	nested.probe.pre_handler = nested_outer_get;
+	ret = register_kprobe(&nested.probe);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "register_kprobe() failed");
+	preempt_disable();
+	lab_set_test_hook(nmi_while_owned);
+	nested_probe_target();
+	lab_set_test_hook(NULL);
+	preempt_enable();
+	unregister_kprobe(&nested.probe);
+
+	KUNIT_EXPECT_TRUE(test, nested.outer_nmi);
+	KUNIT_ASSERT_TRUE_MSG(test, nested.inner_ran, "the NMI did not come");
+	KUNIT_EXPECT_TRUE(test, nested.inner_nmi);
+	KUNIT_EXPECT_NOT_NULL(test, nested.outer);
+	KUNIT_EXPECT_NOT_NULL(test, nested.inner);
+	KUNIT_EXPECT_PTR_NE(test, nested.outer, nested.inner);
+	if (nested.outer)
+		KUNIT_EXPECT_EQ(test, page_ref_count(nested.outer), 1);
+	if (nested.inner)
+		KUNIT_EXPECT_EQ(test, page_ref_count(nested.inner), 1);
+	labyrinth_put(nested.outer);
+	if (nested.inner != nested.outer)
+		labyrinth_put(nested.inner);
 }
 
 /* A kmalloc() object's page given back in NMI: left alone there too. */
@@ -1043,25 +1174,185 @@ static void put_leaves_page_with_damaged_mapcount_untouched(struct kunit *test)
 }
 
 /*
- * A page of the reserve that is still referenced elsewhere: the caller's
- * reference is dropped, the page is counted as released, and the other
- * holder (here the test) frees it.
+ * A page of the reserve that someone else also references, as a
+ * speculative folio_try_get() may for a moment: not misuse.  The caller's
+ * reference is dropped, the page is counted as shared and released, and
+ * the other holder (here the test) frees it.
  */
-static void put_releases_shared_page(struct kunit *test)
+static void put_of_shared_page_drops_reference_quietly(struct kunit *test)
 {
 	struct lab_test *t = test->priv;
 	struct page *page = labyrinth_get();
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	get_page(page);
-	expect_refused(test, page, false);
-	/* Where the allocator may not be called (RT), the worker drops it. */
-	lab_reserve_sync();
+	pin(t);
+	put_one(t, page);
+	unpin();
+
+	KUNIT_EXPECT_EQ(test, t->after.level, t->before.level);
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_SHARED);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
 	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_RELEASED),
 			1UL);
 	if (page_ref_count(page) == 1)
 		__free_page(page);
+}
+
+/*
+ * A truncated page-cache page: no mapping any more, but still on an LRU
+ * list, its last reference the caller's.  Pooling it would reuse ->lru
+ * while the LRU list links it.
+ */
+static void put_leaves_page_on_lru_untouched(struct kunit *test)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	SetPageLRU(page);
+	expect_refused(test, page, true);
+	ClearPageLRU(page);
+	__free_page(page);
+}
+
+/* The case the put's hook below runs for, and the page it looks for. */
+static struct lab_test *hook_test;
+static struct page *hook_for;
+static struct page *hook_got;
+
+/*
+ * Run by labyrinth_put() between the failed freeze of @page and its
+ * verdict: an interrupt on this CPU takes pages until it is served the
+ * very page given back twice (the top of hot[], or with init_on_alloc on
+ * the dirty list, served once nothing clean is left), now another user's.
+ */
+static void get_between_freeze_and_verdict(enum lab_hook_point where,
+					   struct page *page)
+{
+	struct lab_test *t = hook_test;
+	struct page *got;
+
+	if (where != LAB_HOOK_PUT_REFUSED || page != hook_for || hook_got)
+		return;
+	while (t->nr < t->max && (got = labyrinth_get())) {
+		if (got == hook_for) {
+			hook_got = got;
+			return;
+		}
+		t->pages[t->nr++] = got;
+	}
+}
+
+/*
+ * A page given back twice, taken again by an interrupt between the second
+ * put's freeze and its verdict: the new user holds it with a count of one.
+ * The verdict must rest on the count the freeze saw (zero: given back
+ * already) and leave the page alone, not call it shared and free it under
+ * its new user.
+ */
+static void put_twice_racing_get_leaves_new_users_page(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page;
+	int count = -1;
+
+	set_fallback(t, false);
+	pin(t);
+	page = labyrinth_get();
+	if (page) {
+		put_one(t, page);
+		hook_test = t;
+		hook_for = page;
+		hook_got = NULL;
+		lab_set_test_hook(get_between_freeze_and_verdict);
+		put_one(t, page);
+		lab_set_test_hook(NULL);
+		count = page_ref_count(page);
+	}
+	unpin();
+
+	if (count == 1)
+		labyrinth_put(page);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_PTR_EQ_MSG(test, hook_got, page,
+				"the hook did not take the page given back");
+	KUNIT_EXPECT_EQ_MSG(test, count, 1,
+			    "the new user's page lost its reference");
+	expect_put_counted(test, &t->before, &t->after, LAB_PUT_REJECTED);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_RELEASED),
+			0UL);
+}
+
+/*
+ * A page memory_failure() marked while the pool held it is never served:
+ * the gets that empty the pool drop it and count it, and it leaves the
+ * reserve for good (the test frees it at the end, unmarked).
+ */
+static void get_drops_page_with_memory_error(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page, *bad;
+	unsigned int i;
+	bool served = false;
+
+	if (!IS_ENABLED(CONFIG_MEMORY_FAILURE))
+		kunit_skip(test, "no CONFIG_MEMORY_FAILURE");
+	set_fallback(t, false);
+	pin(t);
+	bad = labyrinth_get();
+	if (bad)
+		labyrinth_put(bad);
+	unpin();
+	KUNIT_ASSERT_NOT_NULL(test, bad);
+	/* Returned pages join the stash once cleared. */
+	lab_reserve_sync();
+	SetPageHWPoison(bad);
+
+	pin(t);
+	lab_reserve_snapshot(t->cpu, &t->before);
+	while (t->nr < t->max && (page = labyrinth_get())) {
+		t->pages[t->nr++] = page;
+		if (page == bad)
+			served = true;
+		lab_reserve_snapshot(t->cpu, &t->after);
+		if (!t->after.level)
+			break;
+	}
+	lab_reserve_snapshot(t->cpu, &t->after);
+	unpin();
+
+	for (i = 0; i < t->nr && served; i++)
+		if (t->pages[i] == bad)
+			t->pages[i] = t->pages[--t->nr];
+	ClearPageHWPoison(bad);
+	if (!served) {
+		page_ref_unfreeze(bad, 1);
+		__free_page(bad);
+	}
+	KUNIT_EXPECT_FALSE(test, served);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_HWPOISON), 1UL);
+}
+
+/*
+ * A page with a memory error given back: never pooled; the caller's
+ * reference goes to the page allocator, which keeps such pages out of use.
+ */
+static void put_releases_page_with_memory_error(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page = labyrinth_get();
+
+	if (!IS_ENABLED(CONFIG_MEMORY_FAILURE)) {
+		labyrinth_put(page);
+		kunit_skip(test, "no CONFIG_MEMORY_FAILURE");
+	}
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	SetPageHWPoison(page);
+	expect_refused(test, page, false);
+	lab_reserve_sync();
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_RELEASED),
+			1UL);
 }
 
 /* A page taken from the emergency reserves must go back to the allocator. */
@@ -1404,7 +1695,9 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_put_in_softirq),
 	KUNIT_CASE(get_put_under_spinlock_with_irqs_off),
 	KUNIT_CASE(get_put_in_nmi),
-	KUNIT_CASE(put_in_nmi_of_shared_page_waits_for_worker),
+	KUNIT_CASE(nmi_user_putting_back_is_always_served),
+	KUNIT_CASE(nested_nmi_gets_take_different_pages),
+	KUNIT_CASE(put_in_nmi_of_shared_page_drops_reference),
 	KUNIT_CASE(put_in_nmi_of_slab_page_is_refused),
 	KUNIT_CASE(put_releases_compound_page),
 	KUNIT_CASE(put_leaves_tail_page_untouched),
@@ -1414,7 +1707,11 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(put_leaves_page_cache_page_untouched),
 	KUNIT_CASE(put_leaves_reserved_page_untouched),
 	KUNIT_CASE(put_leaves_page_with_damaged_mapcount_untouched),
-	KUNIT_CASE(put_releases_shared_page),
+	KUNIT_CASE(put_of_shared_page_drops_reference_quietly),
+	KUNIT_CASE(put_leaves_page_on_lru_untouched),
+	KUNIT_CASE(put_twice_racing_get_leaves_new_users_page),
+	KUNIT_CASE(get_drops_page_with_memory_error),
+	KUNIT_CASE(put_releases_page_with_memory_error),
 	KUNIT_CASE(put_releases_pfmemalloc_page),
 	KUNIT_CASE(put_twice_is_refused),
 	KUNIT_CASE(put_of_freed_page_is_refused),
