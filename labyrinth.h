@@ -33,9 +33,10 @@
  * Contexts: labyrinth_get() and labyrinth_put() may be called from process,
  * softirq, hard-IRQ and NMI context (on architectures whose cmpxchg() is
  * NMI-safe; elsewhere a call in NMI is refused and reported once: a get
- * returns NULL, a put leaves the page to its caller), with interrupts enabled or disabled and under any lock, raw
- * spinlocks included, on standard and PREEMPT_RT kernels alike (on RT,
- * HRTIMER_MODE_*_HARD callbacks and other true hard-IRQ code included).
+ * returns NULL, a put leaves the page to its caller), with interrupts
+ * enabled or disabled and under any lock, raw spinlocks included, on
+ * standard and PREEMPT_RT kernels alike (on RT, HRTIMER_MODE_*_HARD
+ * callbacks and other true hard-IRQ code included).
  * They never call the workqueue, timer or scheduler code: the refill
  * worker is kicked through a hard irq_work.  They call the page allocator
  * only for the fallback and to free a page the pool has no room for or

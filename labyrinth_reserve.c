@@ -1218,7 +1218,8 @@ void labyrinth_put(struct page *page)
 	if (!page)
 		return;
 	if (!IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG) && in_nmi()) {
-		pr_err_once("labyrinth_put() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n");
+		pr_err_once("%s() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n",
+			    __func__);
 		return;
 	}
 	if (unlikely(lab_page_unpoolable(page))) {
