@@ -1457,7 +1457,7 @@ static void drain_deferred(struct lab_cpu *c)
 	}
 }
 
-/* Worker: top up the NMI share from pages the worker just added. */
+/* Worker: top up the NMI share and hot[] from pages it just added. */
 static void refill_share(struct lab_cpu *c)
 {
 	unsigned long flags;
@@ -1466,6 +1466,7 @@ static void refill_share(struct lab_cpu *c)
 	own = stash_lock_on(c, &flags);
 	if (own) {
 		share_fill(c, capacity());
+		hot_fill(c, capacity());
 		c->stash_seen = c->nr_stash;
 		set_bounds(c);
 	}
@@ -1634,6 +1635,7 @@ int lab_cpu_prepare(unsigned int cpu)
 		return -ENOMEM;
 	raw_spin_lock_irqsave(&c->stash_lock, flags);
 	share_fill(c, capacity());
+	hot_fill(c, capacity());
 	c->stash_seen = c->nr_stash;
 	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
 	c->min_level = pool_level(c);
