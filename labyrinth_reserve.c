@@ -999,7 +999,7 @@ struct page *labyrinth_get(void)
 		return get_slow(_RET_IP_);
 	}
 	page = c->hot[--c->nr_hot];
-	if (unlikely(poisoned(c, page))) {
+	if (unlikely(PageHWPoison(page)) && poisoned(c, page)) {
 		pool_exit(c, flags);
 		return get_slow(_RET_IP_);
 	}
