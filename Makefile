@@ -34,9 +34,9 @@ SYMVERS_DIR = $(DESTDIR)$(PREFIX)/share/labyrinth/$(KVER)
 
 # make dkms-install: sources go to /usr/src/labyrinth-VERSION
 DKMS_SRC = /usr/src/labyrinth-$(VERSION)
-DKMS_FILES = Makefile Kbuild dkms.conf labyrinth.h labyrinth_internal.h \
-	     labyrinth_trace.h labyrinth_compat.h labyrinth_main.c \
-	     labyrinth_reserve.c labyrinth_check.c
+DKMS_FILES = Makefile Kbuild dkms.conf labyrinth.h labyrinth_check.h \
+	     labyrinth_internal.h labyrinth_trace.h labyrinth_compat.h \
+	     labyrinth_main.c labyrinth_reserve.c labyrinth_check.c
 
 all: modules
 

@@ -36,6 +36,7 @@
 #include <linux/vmalloc.h>
 #include <kunit/visibility.h>
 
+#include "labyrinth_check.h"
 #include "labyrinth_internal.h"
 
 /* Call sites already reported; beyond this many, only the rate limit. */
@@ -175,11 +176,16 @@ const char *lab_put_refusal(struct page *page, int seen,
  *
  * The table is an open-addressing hash of pfns (linear probing, entries
  * moved back on removal), sized when debug is first switched on and kept
- * until unload; a page that finds it full is counted as untracked.
+ * until unload; a page that finds it full is counted as untracked.  It
+ * holds two entries per pooled page, 16 MiB for 64 CPUs at the largest
+ * pages_per_cpu: whatever sweeps it (clearing it, reading it) takes its
+ * lock for LAB_OUT_BATCH entries at a time, so that no interrupts-off
+ * section grows with the table.
  */
 #define LAB_DEBUG_FILL		0x6c	/* 'l' */
 #define LAB_DEBUG_MAGIC		0x6c616279UL	/* "laby" */
 #define LAB_OUT_MIN		4096
+#define LAB_OUT_BATCH		512	/* entries per interrupts-off section */
 
 DEFINE_STATIC_KEY_FALSE(lab_debug_key);
 
@@ -251,7 +257,7 @@ static void out_del(unsigned long pfn)
  */
 int lab_debug_enable(bool on, unsigned long pages)
 {
-	unsigned long flags;
+	unsigned long flags, i;
 	unsigned int bits;
 
 	if (!on) {
@@ -267,9 +273,18 @@ int lab_debug_enable(bool on, unsigned long pages)
 	}
 	if (static_key_enabled(&lab_debug_key))
 		return 0;
-	/* Pages handed out while debug was off are not known. */
+	/*
+	 * Pages handed out while debug was off are not known.  Nobody adds
+	 * to the table while it is off but a caller that saw it on just
+	 * before: whatever it records is a page it did take.
+	 */
+	for (i = 0; i < (1UL << lab_out_bits); i += LAB_OUT_BATCH) {
+		raw_spin_lock_irqsave(&lab_out_lock, flags);
+		memset(&lab_out[i], 0, sizeof(*lab_out) * LAB_OUT_BATCH);
+		raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+		cond_resched();
+	}
 	raw_spin_lock_irqsave(&lab_out_lock, flags);
-	memset(lab_out, 0, sizeof(*lab_out) << lab_out_bits);
 	lab_out_untracked = 0;
 	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
 	static_branch_enable(&lab_debug_key);
@@ -398,13 +413,16 @@ static int cmp_ulong(const void *a, const void *b)
 
 /*
  * Call @show for every function that holds outstanding pages, with their
- * number, then for the untracked ones (ip 0).  Return: pages in all.
+ * number, then for the untracked ones (ip 0).  The table is read a batch
+ * at a time: while pages come and go, an entry moved from a batch not yet
+ * read to one already read (a removal moves entries back) is missed, one
+ * moved the other way counted twice.  Return: pages in all.
  */
 static unsigned long walk_holders(void (*show)(void *arg, unsigned long ip,
 					       unsigned long nr),
 				  void *arg)
 {
-	unsigned long i, n = 0, run, *ips, untracked, flags;
+	unsigned long i, j, n = 0, run, *ips, untracked, flags;
 	size_t size;
 
 	if (!lab_out)
@@ -413,10 +431,15 @@ static unsigned long walk_holders(void (*show)(void *arg, unsigned long ip,
 	ips = kvmalloc_array(size, sizeof(*ips), GFP_KERNEL);
 	if (!ips)
 		return 0;
+	for (i = 0; i < size; i += LAB_OUT_BATCH) {
+		raw_spin_lock_irqsave(&lab_out_lock, flags);
+		for (j = i; j < i + LAB_OUT_BATCH; j++)
+			if (lab_out[j].pfn)
+				ips[n++] = lab_out[j].ip;
+		raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+		cond_resched();
+	}
 	raw_spin_lock_irqsave(&lab_out_lock, flags);
-	for (i = 0; i < size; i++)
-		if (lab_out[i].pfn)
-			ips[n++] = lab_out[i].ip;
 	untracked = lab_out_untracked;
 	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
 

@@ -18,55 +18,9 @@
 #include <linux/slab.h>
 #include <linux/version.h>
 
-/**
- * lab_pp_word() - whether a page's pp_magic word carries the page_pool
- *	signature
- * @word: the page's pp_magic (also its lru.next and compound_head)
- *
- * Kernels that keep a DMA index beside the signature in pp_magic (6.12.y,
- * 6.15) mask it out with PP_MAGIC_MASK; earlier ones compare the signature
- * alone.
- *
- * Return: true if @word is the signature of a page_pool page.
- */
-static inline bool lab_pp_word(unsigned long word)
-{
-#ifdef PP_MAGIC_MASK
-	return (word & PP_MAGIC_MASK) == PP_SIGNATURE;
-#else
-	return (word & ~0x3UL) == PP_SIGNATURE;
-#endif
-}
-
-/**
- * lab_page_is_pp() - whether @page belongs to a page_pool
- * @page: an order-0 page
- *
- * Return: true if @page carries the page_pool signature.
- */
-static inline bool lab_page_is_pp(struct page *page)
-{
-	return lab_pp_word(READ_ONCE(page->pp_magic));
-}
-
-/**
- * lab_page_mapped() - whether an order-0 page is mapped into page tables
- * @page: a page that is not compound
- *
- * page_mapped() is out of line before 6.9; for an order-0 page it reads
- * the page's own mapcount, as this does.
- *
- * Return: true if @page is mapped somewhere.
- */
-static inline bool lab_page_mapped(struct page *page)
-{
-	return atomic_read(&page->_mapcount) >= 0;
-}
-
 /*
  * lab_page_flags() - one read of the page's flags word, which 6.18 wrapped
- * in a memdesc_flags_t.  LAB_PG_SLAB - the flag of a slab page, before
- * 6.10 made slab a page type.
+ * in a memdesc_flags_t.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
 #define lab_page_flags(page)	READ_ONCE((page)->flags.f)
@@ -74,32 +28,12 @@ static inline bool lab_page_mapped(struct page *page)
 #define lab_page_flags(page)	READ_ONCE((page)->flags)
 #endif
 
+/* LAB_PG_SLAB - the flag of a slab page, before 6.10 made slab a page type. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
 #define LAB_PG_SLAB		0UL
 #else
 #define LAB_PG_SLAB		BIT(PG_slab)
 #endif
-
-/* PG_hwpoison exists only with CONFIG_MEMORY_FAILURE. */
-#ifdef CONFIG_MEMORY_FAILURE
-#define LAB_PG_HWPOISON		BIT(PG_hwpoison)
-#else
-#define LAB_PG_HWPOISON		0UL
-#endif
-
-/*
- * The word of struct page that says which memory cgroup a page is charged
- * to: a page still charged is not the reserve's (the page allocator calls
- * it a bad page on free).
- */
-static inline unsigned long lab_page_memcg(struct page *page)
-{
-#ifdef CONFIG_MEMCG
-	return READ_ONCE(page->memcg_data);
-#else
-	return 0;
-#endif
-}
 
 /*
  * lab_page_index() - the page's index word, which labyrinth's debug mark

@@ -58,6 +58,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_PAGES_RELEASED]	= "pages_released",
 	[LAB_WRITTEN_AFTER_PUT]	= "written_after_put",
 	[LAB_HWPOISON]		= "hwpoison_dropped",
+	[LAB_OFFLINE_RELEASED]	= "offline_released",
 };
 
 /* Parse @val as a number in [@min, @max]; say why not in one line. */
@@ -290,6 +291,7 @@ static int __init labyrinth_init(void)
 
 	lab_debugfs_init();
 	set_live(true);
+	lab_reserve_start();
 	pr_info("%u CPUs x %u pages reserved (%lu KiB) in %llu us, low watermark %u, fallback %s\n",
 		num_online_cpus(), lab_pages_per_cpu,
 		(unsigned long)num_online_cpus() * lab_pages_per_cpu *

@@ -21,6 +21,16 @@
  * filled there (__GFP_THISNODE), a put of a page of another node frees it,
  * and a theft from a CPU of another node takes only the page it serves.
  *
+ * Memory going offline: the page allocator isolates the range, then asks
+ * its users to let go (MEM_GOING_OFFLINE), then waits until every page of
+ * it is free.  A pooled page, its count frozen at zero, does not stop the
+ * isolation but would keep the wait going for ever; so every pool gives
+ * the range's pages back (purge_offline(), in each CPU's worker), and until
+ * the offline ends or is cancelled no page of the range joins a pool: puts
+ * leave the fast path (put_max is 0) and the slow paths look at the range
+ * (leaving()).  A page of the range that a user holds is released when it
+ * comes back.
+ *
  * Lock order:
  *
  *   local_irq_save() on the owning CPU
@@ -88,6 +98,7 @@
 #include <linux/jump_label.h>
 #include <linux/list.h>
 #include <linux/llist.h>
+#include <linux/memory.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
@@ -96,6 +107,7 @@
 #include <kunit/visibility.h>
 
 #include "labyrinth.h"
+#include "labyrinth_check.h"
 #include "labyrinth_internal.h"
 
 #define CREATE_TRACE_POINTS
@@ -217,6 +229,8 @@ static void lab_hook(enum lab_hook_point where, struct page *page)
 #endif
 
 static struct lab_cpu __percpu *lab_cpus;
+/* The pfns of memory going offline, or none (nr zero); see leaving(). */
+static unsigned long lab_offline_start, lab_offline_nr;
 /* CPUs whose stash had pages when last changed: where thieves look. */
 static struct cpumask lab_stocked;
 static struct workqueue_struct *lab_wq;
@@ -294,6 +308,21 @@ static void stash_unlock_on(struct lab_cpu *c, bool own, unsigned long flags)
 static void nmi_stat_inc(enum lab_stat_item item)
 {
 	this_cpu_inc(lab_cpus->nmi_stat[item]);
+}
+
+/*
+ * Whether @page is in memory going offline, which no pool may keep.  Read
+ * where a page joins a pool other than by the fast path (which the bounds
+ * close meanwhile) and in the worker's purge; the notifier writes the range
+ * before it runs any purge, so a path that runs after the purge of its CPU,
+ * or under a stash_lock the purge took, sees it.
+ */
+static bool leaving(const struct page *page)
+{
+	unsigned long nr = READ_ONCE(lab_offline_nr);
+
+	return unlikely(nr) &&
+	       page_to_pfn(page) - READ_ONCE(lab_offline_start) < nr;
 }
 
 /* Whether @page is of @c's node, the only one whose pages @c keeps. */
@@ -408,7 +437,7 @@ static void set_bounds(struct lab_cpu *c)
 	unsigned int cap = capacity();
 
 	c->get_min = low > rest ? low - rest : 0;
-	if (clear_needed() || cap <= rest)
+	if (clear_needed() || cap <= rest || READ_ONCE(lab_offline_nr))
 		c->put_max = 0;
 	else
 		c->put_max = min(hot_max(cap), cap - rest);
@@ -671,7 +700,10 @@ static void keep_stolen(struct lab_cpu *c, struct list_head *list,
 
 	lockdep_assert_irqs_disabled();
 	list_for_each_entry_safe(page, next, list, lru) {
-		if (unlikely(!page_home(c, page))) {
+		bool gone = leaving(page);
+
+		if (unlikely(gone || !page_home(c, page))) {
+			c->stat[LAB_OFFLINE_RELEASED] += gone;
 			list_move(&page->lru, away);
 			continue;
 		}
@@ -1118,6 +1150,11 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 		atomic_long_inc(&c->released);
 		return LAB_PUT_REMOTE;
 	}
+	if (leaving(page)) {
+		c->stat[LAB_OFFLINE_RELEASED]++;
+		atomic_long_inc(&c->released);
+		return LAB_PUT_FREED;
+	}
 
 	if (unlikely(level_seen(c) >= cap) && !room_after_theft(c, cap)) {
 		if (allocator_allowed()) {
@@ -1222,11 +1259,7 @@ void labyrinth_put(struct page *page)
 			    __func__);
 		return;
 	}
-	if (unlikely(lab_page_unpoolable(page))) {
-		put_refused(page, LAB_REF_UNSEEN, _RET_IP_);
-		return;
-	}
-	seen = lab_ref_freeze(page);
+	seen = lab_put_check(page);
 	if (unlikely(seen != 1)) {
 		put_refused(page, seen, _RET_IP_);
 		return;
@@ -1421,7 +1454,10 @@ static void drain_deferred(struct lab_cpu *c)
 
 		/* Given back in NMI: no pattern to check, no mark to trust. */
 		lab_debug_forget(page);
-		if (!page_home(c, page) || PageHWPoison(page)) {
+		bool gone = leaving(page);
+
+		if (gone || !page_home(c, page) || PageHWPoison(page)) {
+			c->stat[LAB_OFFLINE_RELEASED] += gone;
 			/* Its taker's record goes with it. */
 			if (static_branch_unlikely(&lab_debug_key))
 				lab_debug_untrack(page);
@@ -1542,6 +1578,64 @@ static void refill_clean(struct lab_cpu *c, struct lab_refill *r)
 }
 
 /*
+ * Worker, memory going offline: give the pages of the range in @c's pool
+ * back to the page allocator (whose isolation of the range keeps them off
+ * its free lists).  hot[], the dirty list and the NMI share are short and
+ * filtered in place; the stash, up to pages_per_cpu long, is taken whole
+ * (one splice), filtered with interrupts on and given back.  Meanwhile
+ * the pool looks short by the stash: gets steal or fall back.  Return:
+ * false if this worker no longer runs on @c's CPU.
+ */
+static bool purge_offline(struct lab_cpu *c)
+{
+	unsigned int i, kept = 0, nr = 0, gone = 0;
+	struct page *page, *next;
+	unsigned long flags;
+	LIST_HEAD(stash);
+	LIST_HEAD(away);
+
+	if (pool_enter(&flags) != c) {
+		pool_exit(this_cpu_ptr(lab_cpus), flags);
+		return false;
+	}
+	for (i = 0; i < c->nr_hot; i++) {
+		page = c->hot[i];
+		if (leaving(page))
+			list_add(&page->lru, &away);
+		else
+			c->hot[kept++] = page;
+	}
+	c->nr_hot = kept;
+	list_for_each_entry_safe(page, next, &c->dirty, lru) {
+		if (leaving(page)) {
+			list_move(&page->lru, &away);
+			c->nr_dirty--;
+		}
+	}
+	while ((page = share_take(c)))
+		list_add(&page->lru, &stash);
+	raw_spin_lock(&c->stash_lock);
+	stash_take(c, &stash, c->nr_stash);
+	c->stash_seen = 0;
+	raw_spin_unlock(&c->stash_lock);
+	set_bounds(c);
+	pool_exit(c, flags);
+
+	list_for_each_entry_safe(page, next, &stash, lru) {
+		if (leaving(page))
+			list_move(&page->lru, &away);
+		else
+			nr++;
+	}
+	stash_add(c, &stash, nr);
+	gone = list_count_nodes(&away);
+	c->stat[LAB_OFFLINE_RELEASED] += gone;
+	atomic_long_add(gone, &c->released);
+	free_page_list(&away);
+	return true;
+}
+
+/*
  * The refill worker: clear returned pages a batch at a time (so that few are
  * ever out of the pool), trim above capacity, and top up below it unless
  * backing off after a shortfall.
@@ -1557,6 +1651,8 @@ static void refill_fn(struct work_struct *work)
 	INIT_LIST_HEAD(&r.dirty);
 	INIT_LIST_HEAD(&r.excess);
 	drain_deferred(c);
+	if (unlikely(READ_ONCE(lab_offline_nr)) && !purge_offline(c))
+		return;
 	do {
 		if (!refill_collect(c, &r))
 			return;
@@ -1582,6 +1678,24 @@ static void refill_fn(struct work_struct *work)
 	if (got < r.missing)
 		queue_delayed_work_on(c->cpu, lab_wq, &c->refill,
 				      max_t(long, c->retry_at - jiffies, 1));
+}
+
+/*
+ * Run every online CPU's refill worker now, ending any backoff, and wait
+ * for it.  CPU hotplug lock held.
+ */
+static void sync_workers(void)
+{
+	unsigned int cpu;
+
+	for_each_online_cpu(cpu) {
+		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+
+		WRITE_ONCE(c->retry_at, jiffies);
+		mod_delayed_work_on(cpu, lab_wq, &c->refill, 0);
+	}
+	for_each_online_cpu(cpu)
+		flush_delayed_work(&per_cpu_ptr(lab_cpus, cpu)->refill);
 }
 
 /* Free every page of @c's pool.  The pool must be idle. */
@@ -1674,20 +1788,62 @@ int lab_cpu_dead(unsigned int cpu)
  */
 void lab_reserve_sync(void)
 {
-	unsigned int cpu;
-
 	cpus_read_lock();
-	for_each_online_cpu(cpu) {
-		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
-
-		WRITE_ONCE(c->retry_at, jiffies);
-		mod_delayed_work_on(cpu, lab_wq, &c->refill, 0);
-	}
-	for_each_online_cpu(cpu)
-		flush_delayed_work(&per_cpu_ptr(lab_cpus, cpu)->refill);
+	sync_workers();
 	cpus_read_unlock();
 }
 EXPORT_SYMBOL_IF_KUNIT(lab_reserve_sync);
+
+/*
+ * Memory going offline: have every pool give the range back first (see
+ * leaving()), and pool its pages again once it is offline or not.  The
+ * page allocator calls this under mem_hotplug_begin(), which holds the CPU
+ * hotplug lock.  While the module loads, the pools being filled are left
+ * to lab_reserve_start().
+ */
+static int lab_memory_notify(struct notifier_block *nb, unsigned long action,
+			     void *data)
+{
+	struct memory_notify *mn = data;
+
+	switch (action) {
+	case MEM_GOING_OFFLINE:
+		WRITE_ONCE(lab_offline_start, mn->start_pfn);
+		WRITE_ONCE(lab_offline_nr, mn->nr_pages);
+		break;
+	case MEM_OFFLINE:
+	case MEM_CANCEL_OFFLINE:
+		WRITE_ONCE(lab_offline_nr, 0);
+		break;
+	default:
+		return NOTIFY_OK;
+	}
+	/* The range before lab_live; pairs with lab_reserve_start(). */
+	smp_mb();
+	if (READ_ONCE(lab_live))
+		sync_workers();
+	return NOTIFY_OK;
+}
+
+static struct notifier_block lab_memory_nb = {
+	.notifier_call = lab_memory_notify,
+};
+
+/**
+ * lab_reserve_start() - the module is live: catch up with memory offlining
+ *
+ * Memory that started to go offline while the pools were being filled
+ * must leave them now.
+ *
+ * Context: Process context, after lab_live was set.  Sleeps.
+ */
+void lab_reserve_start(void)
+{
+	/* lab_live before the range; pairs with lab_memory_notify(). */
+	smp_mb();
+	if (READ_ONCE(lab_offline_nr))
+		lab_reserve_sync();
+}
 
 /**
  * lab_reserve_snapshot() - read one CPU's pool and counters
@@ -1733,12 +1889,15 @@ size_t lab_reserve_bookkeeping(void)
 /**
  * lab_reserve_init() - allocate the per-CPU pools, empty
  *
+ * Also registers for memory going offline.
+ *
  * Context: Process context.  Sleeps.
- * Return: 0 or -ENOMEM.
+ * Return: 0 or a negative errno.
  */
 int lab_reserve_init(void)
 {
 	unsigned int cpu;
+	int ret;
 
 	lab_wq = alloc_workqueue("labyrinth",
 				 WQ_MEM_RECLAIM | WQ_HIGHPRI | LAB_WQ_PERCPU, 0);
@@ -1763,7 +1922,12 @@ int lab_reserve_init(void)
 		init_llist_head(&c->deferred);
 		init_llist_head(&c->release);
 	}
-	return 0;
+	ret = register_memory_notifier(&lab_memory_nb);
+	if (ret) {
+		free_percpu(lab_cpus);
+		destroy_workqueue(lab_wq);
+	}
+	return ret;
 }
 
 /**
@@ -1778,6 +1942,7 @@ void lab_reserve_exit(void)
 	long allocated = 0, released = 0;
 	unsigned int cpu;
 
+	unregister_memory_notifier(&lab_memory_nb);
 	for_each_possible_cpu(cpu)
 		irq_work_sync(&per_cpu_ptr(lab_cpus, cpu)->kick);
 	for_each_possible_cpu(cpu)

@@ -149,7 +149,8 @@ host_watch() {
 # NAME's initramfs; the console and results go to $build/LABEL.  Boot
 # arguments beyond the fixed ones come from LAB_APPEND, the -smp argument
 # from LAB_SMP (default 2).  With LAB_NUMA set, the guest has two memory
-# nodes of 512 MiB, CPU 0 on node 0 and CPU 1 on node 1.
+# nodes of 512 MiB, CPU 0 on node 0 and CPU 1 on node 1.  With LAB_DIMM
+# set, it also has a hot-pluggable DIMM of 512 MiB (memory.sh offlines it).
 boot() {
 	local label=$1 name=$2 image=$3 mode=$4 how=${5:-quiet}
 	local dir=$build/$1 smp=${LAB_SMP:-2} watch
@@ -168,6 +169,11 @@ boot() {
 		       -numa node,nodeid=0,cpus=0,memdev=mem0
 		       -object memory-backend-ram,id=mem1,size=512M
 		       -numa node,nodeid=1,cpus=1,memdev=mem1)
+	fi
+	if [ -n "${LAB_DIMM:-}" ]; then
+		qemu+=(-m 1G,slots=1,maxmem=2G
+		       -object memory-backend-ram,id=dimm0mem,size=512M
+		       -device pc-dimm,id=dimm0,memdev=dimm0mem)
 	fi
 	if [ "$how" = interactive ]; then
 		exec "${qemu[@]}" -append "$append" -serial stdio \

@@ -142,6 +142,70 @@ test_cpu_hotplug() {
 	check accounting_balanced_after_hotplug [ "$(labstat pages_in_use)" = 0 ]
 }
 
+# cpu_served CPU: the gets CPU has served from pools, from the cpus file.
+cpu_served() {
+	awk -v c="$1" '$1 == c { print $5 }' /sys/kernel/debug/labyrinth/cpus
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local n=$(($1 * 10))
+
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+demo_cpu1_took_more() {
+	[ "$(cpu_served 1)" -gt "$1" ]
+}
+
+demo_run_over() {
+	[ "$(field /sys/kernel/debug/labyrinth_demo/summary running)" = 0 ]
+}
+
+# CPU 1 goes down while its hard-IRQ hrtimer takes pages: each round
+# starts the demo client's timers (HRTIMER_MODE_REL_PINNED_HARD) on every
+# CPU, waits until CPU 1's has been served, and takes CPU 1 offline and
+# back under it.  The timer keeps firing on CPU 1 until interrupts go off
+# there for good, so a get may leave a refill kick for a CPU about to die;
+# on PREEMPT_RT a kick that waited for the irq_work thread would hang the
+# offline write.
+test_cpu_hotplug_under_hardirq_gets() {
+	local sum=/sys/kernel/debug/labyrinth_demo/summary s0 sk0 round
+
+	need_module labyrinth_demo || return 0
+	[ -w "$cpu1" ] || return 0
+	for round in 1 2 3; do
+		s0=$(cpu_served 1)
+		sk0=$(labstat fallback_skipped)
+		insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=4000 wait=0 ||
+			{ fail "hardirq_hotplug_demo_loads_round_$round" insmod; return; }
+		check "cpu1_served_hardirq_before_offline_round_$round" \
+			wait_for 5 demo_cpu1_took_more "$s0"
+		echo 0 > "$cpu1" ||
+			fail "cpu1_offline_under_hardirq_round_$round" "write failed"
+		echo 1 > "$cpu1" ||
+			fail "cpu1_online_under_hardirq_round_$round" "write failed"
+		check "hardirq_hotplug_demo_ends_round_$round" \
+			wait_for 30 demo_run_over
+		check "hardirq_hotplug_no_failures_round_$round" \
+			failures_explained "$(field $sum failed)" "$sk0"
+		check "hardirq_hotplug_no_corruption_round_$round" \
+			[ "$(field $sum corrupted)" = 0 ]
+		check "hardirq_hotplug_every_page_back_round_$round" \
+			[ "$(field $sum returned)" = "$(field $sum taken)" ]
+		rmmod labyrinth_demo
+	done
+	lab_reserve_settle
+	check online_pools_full_after_hardirq_hotplug levels_are 128
+	check accounting_balanced_after_hardirq_hotplug \
+		[ "$(labstat pages_in_use)" = 0 ]
+}
+
 test_demo_client() {
 	need_module labyrinth_demo || return 0
 	s0=$(($(labstat served_local) + $(labstat stolen) + $(labstat fallback)))
@@ -310,7 +374,6 @@ lab_reserve_settle() {
 	set_param pages_per_cpu "$v"
 }
 
-
 # The page allocator's view: a large reserve really takes its pages and
 # gives all of them back.  Tolerance: 512 pages (2 MiB), for what loading a
 # module costs besides the reserve and is not given back at once: its
@@ -362,12 +425,15 @@ test_bad_load_parameters
 test_default_load
 test_runtime_parameters
 test_cpu_hotplug
+test_cpu_hotplug_under_hardirq_gets
 test_demo_client
 test_rmmod_while_client_holds_pages
 test_tracepoints
 test_misuse
 unload_balanced after_use
 test_free_pages_restored
+. /lab/memory.sh
+test_memory_offline
 test_load_fails_cleanly_when_allocator_fails
 test_kunit_suite
 

@@ -66,6 +66,17 @@ irqsoff_read() {
 	echo "$us us, from $from to $to${task:+, task $task}${stack:+, where interrupts came back on: $stack}"
 }
 
+# irqsoff_row NAME WHAT RES: a table row "WHAT | RES" for the longest
+# section irqsoff_read measured, and a test NAME that it did.
+irqsoff_row() {
+	stress_table "| longest section in the kernel while $2 (irqsoff tracer) | $3 |"
+	case $3 in
+	"0 us"*) fail "$1" "'$3'" ;;
+	[0-9]*" us, from "?*" to "?*) pass "$1" ;;
+	*) fail "$1" "'$3'" ;;
+	esac
+}
+
 # irqsoff_trim: labyrinth with 4096 pages on every CPU; the longest
 # interrupts-off section while the pools are trimmed to one page (in
 # batches, by the workers), as a table row.
@@ -76,7 +87,7 @@ irqsoff_trim() {
 	stress_table "| interrupts off | |"
 	stress_table "|---|---|"
 	if ! irqsoff_here; then
-		stress_table "| longest section in the kernel, pools trimmed from 4096 pages to 1 | n/a (no irqsoff tracer) |"
+		stress_table "| longest section in the kernel | n/a (no irqsoff tracer) |"
 		return 0
 	fi
 	if ! insmod "$LAB_KO/labyrinth.ko" pages_per_cpu=4096 low_watermark=1; then
@@ -90,13 +101,38 @@ irqsoff_trim() {
 		irqsoff_read > /dev/null
 		res="pages_per_cpu=1 refused"
 	fi
-	stress_table "| longest section in the kernel while $(nproc) pools are trimmed from 4096 pages to 1 (irqsoff tracer) | $res |"
-	case $res in
-	"0 us"*) fail irqsoff_measured_trim "'$res'" ;;
-	[0-9]*" us, from "?*" to "?*) pass irqsoff_measured_trim ;;
-	*) fail irqsoff_measured_trim "'$res'" ;;
-	esac
+	irqsoff_row irqsoff_measured_trim \
+		"$(nproc) pools are trimmed from 4096 pages to 1" "$res"
 	unload_balanced irqsoff_trim
+}
+
+# irqsoff_debug: labyrinth with 4096 pages on every CPU and debug on, its
+# table of pages handed out sized for all of them; the longest
+# interrupts-off section while debug is switched off and on again three
+# times (the table is cleared each time) and "outstanding" read after each
+# (the table is swept), as a table row.
+irqsoff_debug() {
+	local res i
+
+	irqsoff_here || return 0
+	if ! insmod "$LAB_KO/labyrinth.ko" pages_per_cpu=4096 debug=1; then
+		fail irqsoff_debug_labyrinth_loads "insmod failed"
+		return
+	fi
+	irqsoff_start
+	for i in 1 2 3; do
+		stress_set debug 0 && stress_set debug 1 &&
+			cat /sys/kernel/debug/labyrinth/outstanding > /dev/null ||
+			res="debug switch or outstanding read failed"
+	done
+	if [ -n "${res:-}" ]; then
+		irqsoff_read > /dev/null
+	else
+		res=$(irqsoff_read)
+	fi
+	irqsoff_row irqsoff_measured_debug \
+		"debug, on $(nproc) pools of 4096 pages, is switched on and its table read" "$res"
+	unload_balanced irqsoff_debug
 }
 
 # Value of $1 in the results saved by stress_save.
@@ -476,4 +512,5 @@ if [ "${labmode:-}" = stress ]; then
 	stress_run "${labstress_ms:-300000}"
 	guarantee_run
 	irqsoff_trim
+	irqsoff_debug
 fi
