@@ -250,8 +250,8 @@ test_rmmod_while_client_holds_pages() {
 # The page allocator fails every request of the loading task once a budget
 # (space) of 1024 requests, enough to load the module itself, is spent; the
 # reserve asked for, 2 x 64 MiB, takes 2048 bulk requests.  lab-finit loads
-# with one finit_module() call: busybox insmod would retry, with the budget
-# gone.  6.12 test kernel only (fail_page_alloc).
+# with one finit_module() call (busybox insmod would retry, with the budget
+# gone), and asks for the failures around that call only.  6.12 test kernel only (fail_page_alloc).
 test_load_fails_cleanly_when_allocator_fails() {
 	fpa=/sys/kernel/debug/fail_page_alloc
 	if [ ! -d $fpa ]; then
@@ -261,7 +261,7 @@ test_load_fails_cleanly_when_allocator_fails() {
 	f0=$(free_pages_baseline)
 	fpa_fail_tasks 100 1024
 	dmesg -c > /dev/null
-	res=$(sh -c "echo 1 > /proc/self/make-it-fail; exec $LAB_KO/lab-finit $ko 'pages_per_cpu=16384 low_watermark=64'")
+	res=$("$LAB_KO/lab-finit" -f "$ko" 'pages_per_cpu=16384 low_watermark=64')
 	echo 0 > $fpa/probability
 	echo 0 > $fpa/space
 	if [ "$res" = ENOMEM ] && klog_has 'labyrinth: cannot fill'; then

@@ -81,7 +81,7 @@ test_cpu_online_while_allocations_fail() {
 		{ fail cpu_online_while_allocations_fail "insmod failed"; return; }
 	echo 0 > $EDGE_CPU1
 	fpa_fail_tasks 100
-	sh -c "echo 1 > /proc/self/make-it-fail; echo 1 > $EDGE_CPU1"
+	"$LAB_KO/lab-failwrite" $EDGE_CPU1 1
 	rc=$?
 	echo 0 > $EDGE_FPA/probability
 	echo N > $EDGE_FPA/task-filter
