@@ -23,12 +23,16 @@
  *			around each access: the least an IRQ-safe pool costs
  *			(labyrinth_floor.ko, called across modules as
  *			labyrinth is)
- *   loop (no pool)	no source at all: what the loop and its two indirect
- *			calls cost, included in every other figure
+ *   loop (no pool)	no source at all: what the loop costs (in burst and
+ *			cross, with its two indirect calls), included in
+ *			every other figure
  *
  * Patterns, each "iters" get+put pairs per repetition:
  *
- *   pair	get a page, put it back
+ *   pair	get a page, put it back, with direct calls from this module's
+ *		loop (one loop per source): labyrinth_put(labyrinth_get())
+ *		as a client module makes it, against the floor called the
+ *		same way
  *   burst	get BENCH_BATCH pages, then put them back; the gets and the
  *		puts are timed apart, and reported apart (burst-get,
  *		burst-put) as well as together
@@ -454,7 +458,41 @@ static void *get_nothing(void)
 
 static void put_nothing(void *obj)
 {
+	/* A loop of nothing, not compiled away. */
+	barrier();
 }
+
+/*
+ * The pair pattern's loop, one function per source, so that it calls the
+ * source's get and put directly, as a client does: labyrinth_put(
+ * labyrinth_get()) from another module.  Return: the gets that failed.
+ */
+#define BENCH_PAIR_LOOP(name, get, put)				\
+static unsigned long pair_##name(unsigned int n)		\
+{								\
+	unsigned long failed = 0;				\
+	unsigned int i;						\
+	void *obj;						\
+								\
+	for (i = 0; i < n; i++) {				\
+		obj = get();					\
+		if (likely(obj))				\
+			put(obj);				\
+		else						\
+			failed++;				\
+	}							\
+	return failed;						\
+}
+
+BENCH_PAIR_LOOP(labyrinth, get_labyrinth, put_labyrinth)
+BENCH_PAIR_LOOP(buddy, get_buddy, put_buddy)
+BENCH_PAIR_LOOP(page_nolock, get_page_nolock, put_buddy)
+BENCH_PAIR_LOOP(kmalloc_nolock, get_kmalloc_nolock, put_kmalloc_nolock)
+BENCH_PAIR_LOOP(mempool, get_mempool, put_mempool)
+BENCH_PAIR_LOOP(page_pool, get_page_pool, put_page_pool)
+BENCH_PAIR_LOOP(objpool, get_objpool, put_objpool)
+BENCH_PAIR_LOOP(floor, get_floor, put_floor)
+BENCH_PAIR_LOOP(nothing, get_nothing, put_nothing)
 
 /**
  * struct source - one way to get and put pages
@@ -465,6 +503,8 @@ static void put_nothing(void *obj)
  * @get: take a page; the handle to give back, or NULL
  * @put: give a handle back on the CPU that took it
  * @put_remote: give a handle back on another CPU
+ * @pair: @n gets, each followed by the put of its handle, with direct calls;
+ *	the gets that failed
  * @nmi: may be called in NMI: 1, get and put; 2, the get only
  */
 struct source {
@@ -476,6 +516,7 @@ struct source {
 	void *(*get)(void);
 	void (*put)(void *obj);
 	void (*put_remote)(void *obj);
+	unsigned long (*pair)(unsigned int n);
 };
 
 enum {
@@ -489,12 +530,14 @@ static const struct source sources[NR_SOURCES] = {
 		.name = "labyrinth",
 		.nmi = 1,
 		.get = get_labyrinth,
+		.pair = pair_labyrinth,
 		.put = put_labyrinth,
 		.put_remote = put_labyrinth,
 	},
 	[SRC_ALLOC_PAGE] = {
 		.name = "alloc_page",
 		.get = get_buddy,
+		.pair = pair_buddy,
 		.put = put_buddy,
 		.put_remote = put_buddy,
 	},
@@ -503,6 +546,7 @@ static const struct source sources[NR_SOURCES] = {
 		.absent = NO_NOLOCK,
 		.nmi = 2,
 		.get = get_page_nolock,
+		.pair = pair_page_nolock,
 		.put = put_buddy,
 		.put_remote = put_buddy,
 	},
@@ -511,6 +555,7 @@ static const struct source sources[NR_SOURCES] = {
 		.absent = NO_NOLOCK,
 		.nmi = 1,
 		.get = get_kmalloc_nolock,
+		.pair = pair_kmalloc_nolock,
 		.put = put_kmalloc_nolock,
 		.put_remote = put_kmalloc_nolock,
 	},
@@ -519,6 +564,7 @@ static const struct source sources[NR_SOURCES] = {
 		.setup = setup_mempool,
 		.teardown = teardown_mempool,
 		.get = get_mempool,
+		.pair = pair_mempool,
 		.put = put_mempool,
 		.put_remote = put_mempool,
 	},
@@ -528,6 +574,7 @@ static const struct source sources[NR_SOURCES] = {
 		.setup = setup_page_pools,
 		.teardown = teardown_page_pools,
 		.get = get_page_pool,
+		.pair = pair_page_pool,
 		.put = put_page_pool,
 		.put_remote = put_page_pool_remote,
 	},
@@ -537,6 +584,7 @@ static const struct source sources[NR_SOURCES] = {
 		.setup = setup_objpool,
 		.teardown = teardown_objpool,
 		.get = get_objpool,
+		.pair = pair_objpool,
 		.put = put_objpool,
 		.put_remote = put_objpool,
 	},
@@ -545,12 +593,14 @@ static const struct source sources[NR_SOURCES] = {
 		.setup = lab_floor_setup,
 		.teardown = lab_floor_teardown,
 		.get = get_floor,
+		.pair = pair_floor,
 		.put = put_floor,
 		.put_remote = put_floor,
 	},
 	[SRC_LOOP] = {
 		.name = "loop (no pool)",
 		.get = get_nothing,
+		.pair = pair_nothing,
 		.put = put_nothing,
 		.put_remote = put_nothing,
 	},
@@ -652,17 +702,9 @@ static void give_batch(void **batch, void (*put)(void *obj))
 static void pair_step(struct bench_thread *t, const struct source *s,
 		      u64 *ns)
 {
-	unsigned int i, n = nr_ops();
 	u64 start = ktime_get_ns();
-	void *obj;
 
-	for (i = 0; i < n; i++) {
-		obj = s->get();
-		if (likely(obj))
-			s->put(obj);
-		else
-			t->failed[t->src]++;
-	}
+	t->failed[t->src] += s->pair(nr_ops());
 	ns[0] = ktime_get_ns() - start;
 }
 
@@ -746,7 +788,7 @@ enum { PAT_PAIR, PAT_BURST, PAT_CROSS, NR_PATTERNS };
 static const struct pattern patterns[NR_PATTERNS] = {
 	[PAT_PAIR] = {
 		.name = "pair",
-		.what = "get a page, put it back",
+		.what = "get a page, put it back (direct calls, as a client makes them)",
 		.step = pair_step,
 		.nr_parts = 1,
 	},
