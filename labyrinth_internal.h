@@ -23,10 +23,11 @@
 /*
  * Per-CPU event counters, summed over CPUs when read.  The refill worker
  * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others,
- * with interrupts off, but LAB_WRITTEN_AFTER_PUT, which any context on
- * the CPU bumps with this_cpu_inc().  An NMI that owns the pool counts
- * where the owner does; one that interrupted the owner counts in a copy
- * of its own, with this_cpu_inc(), added in when read.
+ * with interrupts off, but LAB_WRITTEN_AFTER_PUT and LAB_OFFLINE_RELEASED,
+ * which any context on the CPU bumps with this_cpu_inc() or
+ * this_cpu_add().  An NMI that owns the pool counts where the owner does;
+ * one that interrupted the owner counts in a copy of its own, with
+ * this_cpu_inc(), added in when read.
  */
 enum lab_stat_item {
 	LAB_SERVED_LOCAL,	/* get served by the local pool */

@@ -700,10 +700,9 @@ static void keep_stolen(struct lab_cpu *c, struct list_head *list,
 
 	lockdep_assert_irqs_disabled();
 	list_for_each_entry_safe(page, next, list, lru) {
-		bool gone = leaving(page);
-
-		if (unlikely(gone || !page_home(c, page))) {
-			c->stat[LAB_OFFLINE_RELEASED] += gone;
+		if (unlikely(leaving(page) || !page_home(c, page))) {
+			if (leaving(page))
+				this_cpu_inc(lab_cpus->stat[LAB_OFFLINE_RELEASED]);
 			list_move(&page->lru, away);
 			continue;
 		}
@@ -1151,7 +1150,7 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 		return LAB_PUT_REMOTE;
 	}
 	if (leaving(page)) {
-		c->stat[LAB_OFFLINE_RELEASED]++;
+		this_cpu_inc(lab_cpus->stat[LAB_OFFLINE_RELEASED]);
 		atomic_long_inc(&c->released);
 		return LAB_PUT_FREED;
 	}
@@ -1445,7 +1444,7 @@ static void hot_fill(struct lab_cpu *c, unsigned int cap)
 static void drain_deferred(struct lab_cpu *c)
 {
 	struct llist_node *node = llist_del_all(&c->deferred), *next;
-	unsigned int nr = 0, far = 0;
+	unsigned int nr = 0, far = 0, offline = 0;
 	LIST_HEAD(list);
 	LIST_HEAD(away);
 
@@ -1454,10 +1453,9 @@ static void drain_deferred(struct lab_cpu *c)
 
 		/* Given back in NMI: no pattern to check, no mark to trust. */
 		lab_debug_forget(page);
-		bool gone = leaving(page);
-
-		if (gone || !page_home(c, page) || PageHWPoison(page)) {
-			c->stat[LAB_OFFLINE_RELEASED] += gone;
+		if (leaving(page) || !page_home(c, page) ||
+		    PageHWPoison(page)) {
+			offline += leaving(page);
 			/* Its taker's record goes with it. */
 			if (static_branch_unlikely(&lab_debug_key))
 				lab_debug_untrack(page);
@@ -1472,6 +1470,8 @@ static void drain_deferred(struct lab_cpu *c)
 	}
 	if (clear_needed())
 		c->stat[LAB_PAGES_CLEARED] += nr;
+	if (offline)
+		this_cpu_add(lab_cpus->stat[LAB_OFFLINE_RELEASED], offline);
 	WRITE_ONCE(c->deferred_done, c->deferred_done + nr + far);
 	if (nr)
 		stash_add(c, &list, nr);
@@ -1588,7 +1588,7 @@ static void refill_clean(struct lab_cpu *c, struct lab_refill *r)
  */
 static bool purge_offline(struct lab_cpu *c)
 {
-	unsigned int i, kept = 0, nr = 0, gone = 0;
+	unsigned int i, kept = 0, nr = 0, gone;
 	struct page *page, *next;
 	unsigned long flags;
 	LIST_HEAD(stash);
@@ -1629,7 +1629,7 @@ static bool purge_offline(struct lab_cpu *c)
 	}
 	stash_add(c, &stash, nr);
 	gone = list_count_nodes(&away);
-	c->stat[LAB_OFFLINE_RELEASED] += gone;
+	this_cpu_add(lab_cpus->stat[LAB_OFFLINE_RELEASED], gone);
 	atomic_long_add(gone, &c->released);
 	free_page_list(&away);
 	return true;
