@@ -23,6 +23,9 @@
  *			around each access: the least an IRQ-safe pool costs
  *			(labyrinth_floor.ko, called across modules as
  *			labyrinth is)
+ *   floor+guard	the floor inside the guard labyrinth keeps for NMI
+ *			callers (a per-CPU counter raised and lowered around
+ *			each access): what that guard costs, side by side
  *   loop (no pool)	no source at all: what the loop costs (in burst and
  *			cross, with its two indirect calls), included in
  *			every other figure
@@ -449,6 +452,16 @@ static void put_floor(void *obj)
 	lab_floor_put(obj);
 }
 
+static void *get_floor_guarded(void)
+{
+	return lab_floor_get_guarded();
+}
+
+static void put_floor_guarded(void *obj)
+{
+	lab_floor_put_guarded(obj);
+}
+
 static char loop_token;
 
 static void *get_nothing(void)
@@ -492,6 +505,7 @@ BENCH_PAIR_LOOP(mempool, get_mempool, put_mempool)
 BENCH_PAIR_LOOP(page_pool, get_page_pool, put_page_pool)
 BENCH_PAIR_LOOP(objpool, get_objpool, put_objpool)
 BENCH_PAIR_LOOP(floor, get_floor, put_floor)
+BENCH_PAIR_LOOP(floor_guarded, get_floor_guarded, put_floor_guarded)
 BENCH_PAIR_LOOP(nothing, get_nothing, put_nothing)
 
 /**
@@ -521,7 +535,8 @@ struct source {
 
 enum {
 	SRC_LABYRINTH, SRC_ALLOC_PAGE, SRC_PAGE_NOLOCK, SRC_KMALLOC_NOLOCK,
-	SRC_MEMPOOL, SRC_PAGE_POOL, SRC_OBJPOOL, SRC_FLOOR, SRC_LOOP,
+	SRC_MEMPOOL, SRC_PAGE_POOL, SRC_OBJPOOL, SRC_FLOOR, SRC_FLOOR_GUARDED,
+	SRC_LOOP,
 	NR_SOURCES
 };
 
@@ -596,6 +611,13 @@ static const struct source sources[NR_SOURCES] = {
 		.pair = pair_floor,
 		.put = put_floor,
 		.put_remote = put_floor,
+	},
+	[SRC_FLOOR_GUARDED] = {
+		.name = "floor+guard",
+		.get = get_floor_guarded,
+		.pair = pair_floor_guarded,
+		.put = put_floor_guarded,
+		.put_remote = put_floor_guarded,
 	},
 	[SRC_LOOP] = {
 		.name = "loop (no pool)",
@@ -1175,6 +1197,10 @@ static void report_table(unsigned int pi, unsigned int view)
 	report_net_ratio(op, SRC_LABYRINTH, SRC_FLOOR,
 			 "(1 CPU), loop cost taken off", one[SRC_LABYRINTH].med,
 			 one[SRC_FLOOR].med, one[SRC_LOOP].med);
+	report_net_ratio(op, SRC_FLOOR_GUARDED, SRC_FLOOR,
+			 "(1 CPU), loop cost taken off",
+			 one[SRC_FLOOR_GUARDED].med, one[SRC_FLOOR].med,
+			 one[SRC_LOOP].med);
 	report_ratio(op, SRC_ALLOC_PAGE, SRC_LABYRINTH, "(1 CPU)",
 		     one[SRC_ALLOC_PAGE].med, one[SRC_LABYRINTH].med);
 	if (!src_err[SRC_PAGE_NOLOCK])

@@ -24,6 +24,7 @@
 #define FLOOR_FILL	32	/* pages in an array after lab_floor_setup() */
 
 struct floor_cpu {
+	unsigned int active;
 	unsigned int nr;
 	struct page *pages[FLOOR_MAX];
 };
@@ -75,6 +76,63 @@ int lab_floor_setup(void)
 }
 EXPORT_SYMBOL_GPL(lab_floor_setup);
 
+/*
+ * The guard labyrinth puts around every section on a CPU's pool, for NMI
+ * callers to read: a plain increment and decrement of a per-CPU counter,
+ * each followed by a compiler barrier (labyrinth_reserve.c: active_raise(),
+ * active_lower()).  The guarded floor prices it.
+ */
+static __always_inline void guard_raise(struct floor_cpu *f, bool guard)
+{
+	if (guard) {
+		WRITE_ONCE(f->active, f->active + 1);
+		barrier();
+	}
+}
+
+static __always_inline void guard_lower(struct floor_cpu *f, bool guard)
+{
+	if (guard) {
+		barrier();
+		WRITE_ONCE(f->active, f->active - 1);
+	}
+}
+
+static __always_inline struct page *floor_get(bool guard)
+{
+	struct page *page = NULL;
+	struct floor_cpu *f;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	f = this_cpu_ptr(&floor_cpus);
+	guard_raise(f, guard);
+	if (likely(f->nr))
+		page = f->pages[--f->nr];
+	guard_lower(f, guard);
+	local_irq_restore(flags);
+	return page ?: alloc_page(GFP_ATOMIC);
+}
+
+static __always_inline void floor_put(struct page *page, bool guard)
+{
+	struct floor_cpu *f;
+	unsigned long flags;
+	bool kept = false;
+
+	local_irq_save(flags);
+	f = this_cpu_ptr(&floor_cpus);
+	guard_raise(f, guard);
+	if (likely(f->nr < FLOOR_MAX)) {
+		f->pages[f->nr++] = page;
+		kept = true;
+	}
+	guard_lower(f, guard);
+	local_irq_restore(flags);
+	if (unlikely(!kept))
+		__free_page(page);
+}
+
 /**
  * lab_floor_get() - a page of this CPU's array, else alloc_page(GFP_ATOMIC)
  *
@@ -83,16 +141,7 @@ EXPORT_SYMBOL_GPL(lab_floor_setup);
  */
 struct page *lab_floor_get(void)
 {
-	struct page *page = NULL;
-	struct floor_cpu *f;
-	unsigned long flags;
-
-	local_irq_save(flags);
-	f = this_cpu_ptr(&floor_cpus);
-	if (likely(f->nr))
-		page = f->pages[--f->nr];
-	local_irq_restore(flags);
-	return page ?: alloc_page(GFP_ATOMIC);
+	return floor_get(false);
 }
 EXPORT_SYMBOL_GPL(lab_floor_get);
 
@@ -104,21 +153,33 @@ EXPORT_SYMBOL_GPL(lab_floor_get);
  */
 void lab_floor_put(struct page *page)
 {
-	struct floor_cpu *f;
-	unsigned long flags;
-	bool kept = false;
-
-	local_irq_save(flags);
-	f = this_cpu_ptr(&floor_cpus);
-	if (likely(f->nr < FLOOR_MAX)) {
-		f->pages[f->nr++] = page;
-		kept = true;
-	}
-	local_irq_restore(flags);
-	if (unlikely(!kept))
-		__free_page(page);
+	floor_put(page, false);
 }
 EXPORT_SYMBOL_GPL(lab_floor_put);
+
+/**
+ * lab_floor_get_guarded() - lab_floor_get() inside labyrinth's NMI guard
+ *
+ * Context: Process, softirq or hard-IRQ context.
+ * Return: a page, or NULL.
+ */
+struct page *lab_floor_get_guarded(void)
+{
+	return floor_get(true);
+}
+EXPORT_SYMBOL_GPL(lab_floor_get_guarded);
+
+/**
+ * lab_floor_put_guarded() - lab_floor_put() inside labyrinth's NMI guard
+ * @page: a page the caller owns
+ *
+ * Context: Process, softirq or hard-IRQ context.
+ */
+void lab_floor_put_guarded(struct page *page)
+{
+	floor_put(page, true);
+}
+EXPORT_SYMBOL_GPL(lab_floor_put_guarded);
 
 static void __exit floor_exit(void)
 {

@@ -13,5 +13,7 @@ int lab_floor_setup(void);
 void lab_floor_teardown(void);
 struct page *lab_floor_get(void);
 void lab_floor_put(struct page *page);
+struct page *lab_floor_get_guarded(void);
+void lab_floor_put_guarded(struct page *page);
 
 #endif /* _LABYRINTH_FLOOR_H */
