@@ -1606,8 +1606,8 @@ static void measure_nmi(void)
 	}
 	unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
 	report_gap();
-	report("labyrinth serves NMIs from the CPU's NMI share %s",
-	       "and leaves their puts to its worker.");
+	report("labyrinth serves an NMI from the CPU's pool, %s",
+	       "and pools its put, unless it interrupted labyrinth on that CPU: then from the NMI share, the put left to the worker.");
 }
 #else
 static void measure_nmi(void)
