@@ -28,7 +28,10 @@
  * and only then fails.  A pool that falls below "low_watermark" is topped up
  * to "pages_per_cpu" by a per-CPU worker in process context.  The worker may
  * reclaim but never invokes the OOM killer; when memory is short it backs off
- * and retries.
+ * and retries.  A pool holds no page of a memory block going offline:
+ * when one starts to, every pool gives back the pages it holds there
+ * (offline_released), and until the offline ends no such page joins a
+ * pool; a user's page of that block is freed when it comes back.
  *
  * Contexts: labyrinth_get() and labyrinth_put() may be called from process,
  * softirq, hard-IRQ and NMI context (on architectures whose cmpxchg() is
