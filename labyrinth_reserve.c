@@ -697,11 +697,14 @@ static void keep_stolen(struct lab_cpu *c, struct list_head *list,
 {
 	unsigned int cap = capacity(), nr = 0;
 	struct page *page, *next;
+	bool gone;
 
 	lockdep_assert_irqs_disabled();
 	list_for_each_entry_safe(page, next, list, lru) {
-		if (unlikely(leaving(page) || !page_home(c, page))) {
-			if (leaving(page))
+		/* One look: the offline may end between two. */
+		gone = leaving(page);
+		if (unlikely(gone || !page_home(c, page))) {
+			if (gone)
 				this_cpu_inc(lab_cpus->stat[LAB_OFFLINE_RELEASED]);
 			list_move(&page->lru, away);
 			continue;
@@ -1445,6 +1448,7 @@ static void drain_deferred(struct lab_cpu *c)
 {
 	struct llist_node *node = llist_del_all(&c->deferred), *next;
 	unsigned int nr = 0, far = 0, offline = 0;
+	bool gone;
 	LIST_HEAD(list);
 	LIST_HEAD(away);
 
@@ -1453,9 +1457,9 @@ static void drain_deferred(struct lab_cpu *c)
 
 		/* Given back in NMI: no pattern to check, no mark to trust. */
 		lab_debug_forget(page);
-		if (leaving(page) || !page_home(c, page) ||
-		    PageHWPoison(page)) {
-			offline += leaving(page);
+		gone = leaving(page);
+		if (gone || !page_home(c, page) || PageHWPoison(page)) {
+			offline += gone;
 			/* Its taker's record goes with it. */
 			if (static_branch_unlikely(&lab_debug_key))
 				lab_debug_untrack(page);
