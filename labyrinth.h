@@ -100,6 +100,17 @@
  * no flag the page allocator would not hand out, and ->lru unspecified,
  * as a page from alloc_page().
  *
+ * A page leaves its user in one of two ways.  Given back with
+ * labyrinth_put(), it returns to the reserve.  Or it is handed on: a
+ * driver that puts it in a receive ring, where the network stack frees it
+ * with put_page() or page_frag_free() once the packet is consumed, calls
+ * labyrinth_hand_on() on it when labyrinth serves it.  The page is then
+ * its holders' as if it came from alloc_page(): its last holder frees it,
+ * and labyrinth counts it in handed_on, not as a page in use, and (with
+ * debug on) not as an outstanding one.  A page freed without either call
+ * is not lost to the system, but stays "in use" in the counters and, with
+ * debug on, is reported at unload as never given back.
+ *
  * A write to a page after labyrinth_put() is a KASAN report on generic
  * KASAN kernels (pooled pages are poisoned; the software and hardware
  * tag-based modes do not see it); elsewhere the "debug" parameter fills
@@ -117,6 +128,7 @@
 
 struct page *labyrinth_get(void);
 void labyrinth_put(struct page *page);
+void labyrinth_hand_on(struct page *page);
 
 /**
  * labyrinth() - take one page from the reserve and return its address

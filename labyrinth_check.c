@@ -85,6 +85,21 @@ void lab_report_put(const char *why, enum lab_refusal what, struct page *page,
 				    "reference dropped");
 }
 
+/**
+ * lab_report_hand_on() - report a labyrinth_hand_on() of a page nobody
+ *	holds, once per call site
+ * @page: the page
+ * @ip: the caller of labyrinth_hand_on()
+ *
+ * Context: Any context.
+ */
+void lab_report_hand_on(struct page *page, unsigned long ip)
+{
+	if (first_report(ip))
+		pr_warn_ratelimited("labyrinth_hand_on() of a page nobody holds (pfn %#lx) by %pS ignored\n",
+				    page_to_pfn(page), (void *)ip);
+}
+
 /* A page labyrinth may not own: what it is, or NULL. */
 static const char *foreign(struct page *page)
 {

@@ -23,8 +23,8 @@
 /*
  * Per-CPU event counters, summed over CPUs when read.  The refill worker
  * writes LAB_REFILL_RUNS to LAB_PAGES_CLEARED; the owning CPU the others,
- * with interrupts off, but LAB_WRITTEN_AFTER_PUT and LAB_OFFLINE_RELEASED,
- * which any context on the CPU bumps with this_cpu_inc() or
+ * with interrupts off, but LAB_WRITTEN_AFTER_PUT, LAB_OFFLINE_RELEASED and
+ * LAB_HANDED_ON, which any context on the CPU bumps with this_cpu_inc() or
  * this_cpu_add().  An NMI that owns the pool counts where the owner does;
  * one that interrupted the owner counts in a copy of its own, with
  * this_cpu_inc(), added in when read.
@@ -53,6 +53,7 @@ enum lab_stat_item {
 	LAB_WRITTEN_AFTER_PUT,	/* debug: pages found written after their put */
 	LAB_HWPOISON,		/* pooled pages dropped: memory error */
 	LAB_OFFLINE_RELEASED,	/* pooled pages freed: memory going offline */
+	LAB_HANDED_ON,		/* served pages handed on: freed by their holders */
 	LAB_NR_STATS
 };
 

@@ -59,6 +59,7 @@ static const char * const stat_names[LAB_NR_STATS] = {
 	[LAB_WRITTEN_AFTER_PUT]	= "written_after_put",
 	[LAB_HWPOISON]		= "hwpoison_dropped",
 	[LAB_OFFLINE_RELEASED]	= "offline_released",
+	[LAB_HANDED_ON]		= "handed_on",
 };
 
 /* Parse @val as a number in [@min, @max]; say why not in one line. */
@@ -212,7 +213,7 @@ static int stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "pages_held %lu\n", held);
 	seq_printf(m, "nmi_share %lu\n", share);
 	seq_printf(m, "pages_in_use %ld\n", (long)(sum[LAB_PAGES_ALLOCATED] -
-		   sum[LAB_PAGES_RELEASED] - held));
+		   sum[LAB_PAGES_RELEASED] - sum[LAB_HANDED_ON] - held));
 	seq_printf(m, "capacity %lu\n",
 		   (unsigned long)READ_ONCE(lab_pages_per_cpu) *
 		   num_online_cpus());

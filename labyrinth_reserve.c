@@ -1015,8 +1015,8 @@ static noinline struct page *get_slow(unsigned long ip)
  * local pool only), interrupts enabled or disabled, any lock held.  Never
  * sleeps but where the fallback runs on PREEMPT_RT (see labyrinth.h).
  * Return: a page with a reference count of one, to be given back with
- * labyrinth_put() (or freed with __free_page()), or NULL when every source
- * is exhausted.
+ * labyrinth_put() or handed on with labyrinth_hand_on() (its last holder
+ * then frees it), or NULL when every source is exhausted.
  */
 struct page *labyrinth_get(void)
 {
@@ -1285,6 +1285,35 @@ void labyrinth_put(struct page *page)
 	pool_exit(c, flags);
 }
 EXPORT_SYMBOL_GPL(labyrinth_put);
+
+/**
+ * labyrinth_hand_on() - let a served page leave the reserve with its holder
+ * @page: a page labyrinth_get() served, which the caller still holds, or
+ *	NULL (no-op)
+ *
+ * From now on @page is its holders' as if alloc_page() had served it: the
+ * last of them frees it as any page (put_page(), page_frag_free(), the
+ * network stack freeing a packet) and it never comes back to
+ * labyrinth_put().  Counted in handed_on, which the in-use figure
+ * subtracts; with debug on the page leaves the table of outstanding pages.
+ * A page with no reference (pooled, or freed) is refused and reported
+ * once per call site.
+ *
+ * Context: Any context.
+ */
+void labyrinth_hand_on(struct page *page)
+{
+	if (!page)
+		return;
+	if (unlikely(page_ref_count(page) <= 0)) {
+		lab_report_hand_on(page, _RET_IP_);
+		return;
+	}
+	this_cpu_inc(lab_cpus->stat[LAB_HANDED_ON]);
+	if (static_branch_unlikely(&lab_debug_key) && !in_nmi())
+		lab_debug_untrack(page);
+}
+EXPORT_SYMBOL_GPL(labyrinth_hand_on);
 
 /*
  * Interrupts off: whether the caller may touch @c's owner-only fields.  It

@@ -1679,6 +1679,82 @@ static void debug_names_holder_of_outstanding_pages(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, strstr(m.buf, " 1\n"));
 }
 
+/*
+ * Pages in use over every CPU, as the stats file counts them: taken from
+ * the allocator, less those given back to it, handed on and pooled.
+ */
+static long pages_in_use(void)
+{
+	struct lab_cpu_snapshot snap;
+	long used = 0;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		lab_reserve_snapshot(cpu, &snap);
+		used += snap.stat[LAB_PAGES_ALLOCATED] -
+			snap.stat[LAB_PAGES_RELEASED] -
+			snap.stat[LAB_HANDED_ON] - snap.level;
+	}
+	return used;
+}
+
+/*
+ * A page handed on and then freed by its last holder, as the network stack
+ * frees a receive buffer, is counted once in handed_on and is no longer in
+ * use; with debug on it leaves the table of outstanding pages.
+ */
+static void handed_on_page_freed_by_holder_is_not_in_use(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct seq_file m = { .size = PAGE_SIZE };
+	long used = pages_in_use();
+	struct page *page;
+
+	m.buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m.buf);
+	KUNIT_ASSERT_EQ(test, lab_debug_enable(true, t->cap * num_possible_cpus()), 0);
+	pin(t);
+	page = labyrinth_get();
+	lab_reserve_snapshot(t->cpu, &t->before);
+	labyrinth_hand_on(page);
+	lab_reserve_snapshot(t->cpu, &t->after);
+	unpin();
+	lab_debug_show_outstanding(&m);
+	lab_debug_enable(false, 0);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_HANDED_ON), 1UL);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	get_page(page);
+	put_page(page);
+	put_page(page);
+	KUNIT_EXPECT_EQ(test, pages_in_use(), used);
+	m.buf[min(m.count, m.size - 1)] = '\0';
+	KUNIT_EXPECT_NULL_MSG(test, strstr(m.buf, __func__), "outstanding: %s",
+			      m.buf);
+}
+
+/* A page nobody holds (here: back in the pool) cannot be handed on. */
+static void hand_on_of_pooled_page_is_refused(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct page *page;
+
+	pin(t);
+	page = labyrinth_get();
+	labyrinth_put(page);
+	lab_reserve_snapshot(t->cpu, &t->before);
+	labyrinth_hand_on(page);
+	labyrinth_hand_on(NULL);
+	lab_reserve_snapshot(t->cpu, &t->after);
+	unpin();
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_HANDED_ON), 0UL);
+	KUNIT_EXPECT_EQ(test, t->after.level, t->before.level);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_served_from_local_pool),
 	KUNIT_CASE(put_returns_page_to_pool),
@@ -1717,6 +1793,8 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(put_of_freed_page_is_refused),
 	KUNIT_CASE(debug_finds_write_after_put),
 	KUNIT_CASE(debug_names_holder_of_outstanding_pages),
+	KUNIT_CASE(handed_on_page_freed_by_holder_is_not_in_use),
+	KUNIT_CASE(hand_on_of_pooled_page_is_refused),
 	KUNIT_CASE(put_null_is_noop),
 	KUNIT_CASE(labyrinth_returns_usable_address),
 	KUNIT_CASE(no_page_served_twice),
