@@ -5,7 +5,8 @@
 #
 #   kernel.sh FLAVOUR [VERSION]
 #
-# FLAVOUR is base, debug (base + debug.config) or rt (base + rt.config);
+# FLAVOUR is base, debug (base + debug.config), rt (base + rt.config) or
+# net (base + net.config: the network clients' drivers);
 # VERSION is 6.12 (Debian 12's linux-source-6.12, the default) or 7.3
 # (linux-source-7.3 from Debian 13 backports, downloaded with a private apt
 # configuration: the host's own apt setup is not touched).
@@ -17,7 +18,7 @@
 # flavour are removed; ccache is capped.
 set -euo pipefail
 
-flavour=${1:?usage: kernel.sh base|debug|rt [6.12|7.3]}
+flavour=${1:?usage: kernel.sh base|debug|rt|net [6.12|7.3]}
 version=${2:-6.12}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${LAB_CACHE:-${HOME:-/root}/.cache/labyrinth}
@@ -28,7 +29,7 @@ log() { echo "  [kernel] $*" >&2; }
 die() { echo "kernel.sh: $*" >&2; exit 1; }
 
 case $flavour in
-base|debug|rt) ;;
+base|debug|rt|net) ;;
 *)	die "unknown flavour '$flavour'" ;;
 esac
 fragments=("$here/base.config")
