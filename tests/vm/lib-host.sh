@@ -87,6 +87,88 @@ build_modules() {
 	fi
 }
 
+# net_modules NAME KDIR VERSION MODS: the network clients' drivers for
+# NAME's initramfs, in $build/NAME/net: patched/ (clients/build.sh, from
+# Debian's linux-source-VERSION, against KDIR and NAME's labyrinth),
+# stock/ (the kernel's own e1000.ko and virtio_net.ko, found under MODS)
+# and deps/ with the modules they need, their load order in deps/order.
+net_modules() {
+	local name=$1 kdir=$2 version=$3 mods=$4 dir=$build/$1/net m f
+
+	say "building the patched e1000 and virtio_net for $name (linux-source-$version)"
+	rm -rf "$dir" "$build/$name/net-build"
+	mkdir -p "$dir/stock" "$dir/patched" "$dir/deps"
+	if "$repo/clients/build.sh" "$version" "$kdir" "$build/$name/src" 		"$build/$name/net-build"; then
+		ok
+	else
+		not_ok "$name: the client patches apply and build W=1-clean"
+		return
+	fi
+	NET_ORDER=()
+	for m in e1000 virtio_net; do
+		cp "$build/$name/net-build/$m/$m.ko" "$dir/patched/"
+		f=$(find "$mods" -name "$m.ko" | head -n 1)
+		[ -n "$f" ] || die "no $m.ko under $mods"
+		cp "$f" "$dir/stock/"
+		net_deps "$mods" "$f"
+	done
+	# The virtio PCI transport, where it is a module: no driver needs it.
+	f=$(find "$mods" -name virtio_pci.ko | head -n 1)
+	[ -z "$f" ] || net_deps "$mods" "$f" virtio_pci
+	printf '%s\n' "${NET_ORDER[@]}" > "$dir/deps/order"
+}
+
+# net_deps MODS KO [SELF]: append to NET_ORDER, dependencies first, the
+# modules KO depends on (and KO itself as SELF), copying them to deps/.
+net_deps() {
+	local mods=$1 ko=$2 self=${3:-} d f
+
+	for d in $(modinfo -F depends "$ko" | tr , ' '); do
+		[[ " ${NET_ORDER[*]} " == *" $d "* ]] && continue
+		f=$(find "$mods" -name "$d.ko" | head -n 1)
+		[ -n "$f" ] || continue
+		net_deps "$mods" "$f" "$d"
+	done
+	if [ -n "$self" ] && [[ " ${NET_ORDER[*]} " != *" $self "* ]]; then
+		cp "$ko" "$dir/deps/"
+		NET_ORDER+=("$self")
+	fi
+}
+
+# net_start DIR MODE: one sender (clients/sender.py) per NIC, on free
+# ports of 127.0.0.1; sets NET_QEMU to the QEMU arguments of the three
+# NICs and NET_PIDS.  net_stop ends the senders.
+net_start() {
+	local dir=$1 mode=$2 ports i nic
+	local devs=("e1000,mac=52:54:00:4c:00:01"
+		    "virtio-net-pci,mac=52:54:00:4c:00:02,mrg_rxbuf=off,host_mtu=9000"
+		    "virtio-net-pci,mac=52:54:00:4c:00:03,host_mtu=9000")
+
+	read -r -a ports <<< "$(python3 -c '
+import socket
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(6)]
+for x in s:
+    x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')"
+	NET_QEMU=() NET_PIDS=()
+	for i in 0 1 2; do
+		nic=n$i
+		rm -f "$dir/$mode.sender-$i.log"
+		python3 "$repo/clients/sender.py" "${ports[$((2 * i))]}" \
+			"${ports[$((2 * i + 1))]}" "$dir/$mode.sender-$i.log" \
+			--idle "$timeout_s" 9>&- &
+		NET_PIDS+=($!)
+		NET_QEMU+=(-netdev "socket,id=$nic,udp=127.0.0.1:${ports[$((2 * i))]},localaddr=127.0.0.1:${ports[$((2 * i + 1))]}"
+			   -device "${devs[$i]},netdev=$nic")
+	done
+}
+
+net_stop() {
+	kill "${NET_PIDS[@]}" 2>/dev/null || true
+	wait "${NET_PIDS[@]}" 2>/dev/null || true
+	NET_PIDS=()
+}
+
 # The busybox part of the initramfs, cached; it never changes.  Sets
 # BASE_CPIO.
 base_cpio() {
@@ -120,6 +202,9 @@ make_initramfs() {
 	find "$dir/src" -name '*.ko' -exec cp {} "$stage/lab/" \;
 	if [ -d "$dir/dkms" ]; then
 		cp -r "$dir/dkms" "$stage/lab/dkms"
+	fi
+	if [ -d "$dir/net" ]; then
+		cp -r "$dir/net" "$stage/lab/net"
 	fi
 	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$dir/lab.cpio"
 	cat "$BASE_CPIO" "$dir/lab.cpio" > "$dir/initramfs.cpio"
@@ -175,6 +260,12 @@ boot() {
 		       -object memory-backend-ram,id=dimm0mem,size=512M
 		       -device pc-dimm,id=dimm0,memdev=dimm0mem)
 	fi
+	if [ -n "${LAB_NET:-}" ]; then
+		mkdir -p "$dir"
+		net_start "$dir" "$mode"
+		qemu+=("${NET_QEMU[@]}")
+		append+=" labnet=$LAB_NET"
+	fi
 	if [ "$how" = interactive ]; then
 		exec "${qemu[@]}" -append "$append" -serial stdio \
 			-serial null
@@ -193,6 +284,7 @@ boot() {
 		grep --line-buffered -E "$filter" || true
 	kill "$watch" 2>/dev/null || true
 	wait "$watch" 2>/dev/null || true
+	[ -z "${LAB_NET:-}" ] || net_stop
 }
 
 # judge_ktap LABEL FILE SKIPS: count one KTAP document with kunit.py; skips

@@ -11,6 +11,9 @@
 #   run.sh stress	the stress and guarantee tests on the 6.12 test kernel,
 #			eight CPUs, STRESS_MS milliseconds of stress (default
 #			300000)
+#   run.sh clients	the network clients' experiment: stock, min_free_kbytes
+#			and labyrinth arms of e1000 and virtio_net under memory
+#			pressure, on the 6.12 net kernel and Debian's 6.1
 #   run.sh shell	an interactive shell on the Debian kernel
 #
 # Installs the Debian packages it needs when they are missing (as root).
@@ -19,7 +22,7 @@
 set -eEuo pipefail
 shopt -s inherit_errexit
 
-mode=${1:?usage: run.sh check|demo|shell|lint|bench|stress}
+mode=${1:?usage: run.sh check|demo|shell|lint|bench|stress|clients}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 vm=$repo/tests/vm
 cache=${LAB_CACHE:-${HOME:-/root}/.cache/labyrinth}
@@ -238,6 +241,31 @@ stress)
 	else
 		die "no report written: the run failed"
 	fi
+	;;
+clients)
+	ensure_packages "${PKGS_CHECK[@]}"
+	say "building the 6.12 test kernel (net flavour: e1000, virtio_net, AF_PACKET)"
+	ntree=$("$vm/kernel.sh" net)
+	kunit_tool "$ntree"
+	distro_kernel
+	build_modules net612 "$ntree"
+	build_modules distro "$DISTRO_KDIR"
+	net_modules net612 "$ntree" 6.12 "$ntree"
+	net_modules distro "$DISTRO_KDIR" 6.1 "/lib/modules/$DISTRO_VER/kernel"
+	make_initramfs net612
+	make_initramfs distro
+	timeout_s=${LAB_TIMEOUT:-3600}
+	for k in ${CLIENTS_KERNELS:-t612 deb61}; do
+		if [ "$k" = t612 ]; then
+			LAB_NET=${LAB_NET:-full} LAB_SKIPS=$TEST_SKIPS \
+				boot_and_judge t612-net net612 \
+				"$ntree/arch/x86/boot/bzImage" clients
+		else
+			LAB_NET=${LAB_NET:-full} LAB_SKIPS=$DISTRO_SKIPS \
+				boot_and_judge deb61-net distro "$DISTRO_IMAGE" clients
+		fi
+	done
+	verdict
 	;;
 shell)
 	ensure_packages "${PKGS_DEMO[@]}"

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * labyrinth_pressure - memory pressure for the network clients' experiment.
+ *
+ * While loaded:
+ *
+ *  - a kernel thread takes every page the page allocator will give without
+ *    waking the OOM killer (GFP_KERNEL | __GFP_NORETRY), and keeps taking
+ *    them as reclaim and frees make some available: free memory stays at
+ *    the zone's min watermark, the lowest an allocation that may reclaim
+ *    is allowed, and what lies below it is the headroom of GFP_ATOMIC
+ *    allocations.  The pages are yielded to reclaim only for allocations
+ *    that would otherwise wake the OOM killer (a fork, say), never to those
+ *    that may fail, nor to kswapd, and the thread then pauses a moment so
+ *    that the allocation which asked gets them: the guest keeps running
+ *    and the pressure stays;
+ *
+ *  - with compete_rate set, an hrtimer (softirq) takes that many pages per
+ *    second with alloc_page(GFP_ATOMIC) and holds each for compete_hold_ms:
+ *    other atomic users, competing with a driver for the same headroom.
+ *
+ * Writing 1 to /sys/kernel/debug/labyrinth_pressure/run starts both (the
+ * counters from zero), 0 stops them and gives every page back, as unload
+ * does.  Counters are in .../stats.  The experiment's receiver starts and
+ * stops the pressure itself, so that no other task allocates meanwhile: a
+ * fork's kernel stack is an allocation that may not fail, and reclaim
+ * would take it from the hog.
+ */
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/jiffies.h>
+#include <linux/kstrtox.h>
+#include <linux/kthread.h>
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/shrinker.h>
+#include <linux/spinlock.h>
+#include <linux/swap.h>
+
+#include "labyrinth_compat.h"
+#include "labyrinth_test.h"
+
+#define TICK_NS		NSEC_PER_MSEC	/* the competitor's period */
+#define HOG_PAUSE_MS	200	/* the hog's pause after it yielded pages */
+
+static bool pressure_hog = true;
+static unsigned int pressure_rate;	/* competitor: pages per second */
+static unsigned int pressure_hold_ms = 100;
+
+static int set_rate(const char *val, const struct kernel_param *kp)
+{
+	return lab_test_set_range(val, kp, 0, 100000);
+}
+
+static int set_hold(const char *val, const struct kernel_param *kp)
+{
+	return lab_test_set_range(val, kp, 1, 10000);
+}
+
+static const struct kernel_param_ops rate_ops = {
+	.set = set_rate,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops hold_ops = {
+	.set = set_hold,
+	.get = param_get_uint,
+};
+
+module_param_named(hog, pressure_hog, bool, 0444);
+MODULE_PARM_DESC(hog, "Hold free memory at the min watermark while running (default on)");
+module_param_cb(compete_rate, &rate_ops, &pressure_rate, 0444);
+MODULE_PARM_DESC(compete_rate,
+		 "GFP_ATOMIC pages taken per second by a competing user (0-100000, default 0)");
+module_param_cb(compete_hold_ms, &hold_ops, &pressure_hold_ms, 0444);
+MODULE_PARM_DESC(compete_hold_ms,
+		 "How long the competing user holds each page (1-10000 ms, default 100)");
+
+static LIST_HEAD(hog_pages);
+static DEFINE_SPINLOCK(hog_lock);	/* hog_pages and the hog counters */
+static unsigned long hog_held, hog_max, hog_yielded, hog_full;
+static unsigned long hog_resume;	/* jiffies: no taking before */
+static struct task_struct *hog_task;
+static struct shrinker *hog_shrinker;
+
+/* The competitor's pages, oldest first; each one's deadline in ->private. */
+static LIST_HEAD(rival_pages);
+static unsigned long rival_held, rival_taken, rival_failed;
+static unsigned long rival_credit;	/* pages per second, accumulated */
+static struct hrtimer rival_timer;
+
+static struct dentry *pressure_debugfs;
+
+static void free_list(struct list_head *list)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		set_page_private(page, 0);
+		__free_page(page);
+	}
+}
+
+static int hog_fn(void *unused)
+{
+	struct page *page;
+
+	while (!kthread_should_stop()) {
+		if (time_before(jiffies, READ_ONCE(hog_resume))) {
+			msleep(20);
+			continue;
+		}
+		page = alloc_page(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN |
+				  __GFP_NOMEMALLOC);
+		if (!page) {
+			WRITE_ONCE(hog_full, hog_full + 1);
+			usleep_range(500, 1000);
+			continue;
+		}
+		spin_lock(&hog_lock);
+		list_add(&page->lru, &hog_pages);
+		hog_max = max(hog_max, ++hog_held);
+		spin_unlock(&hog_lock);
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Only direct reclaim of an allocation that may not fail: kswapd would
+ * take the pages back up to the high watermark every time it runs.
+ */
+static unsigned long hog_count(struct shrinker *s, struct shrink_control *sc)
+{
+	if ((sc->gfp_mask & __GFP_NORETRY) || current_is_kswapd())
+		return 0;
+	return READ_ONCE(hog_held) ?: SHRINK_EMPTY;
+}
+
+/* Reclaim that would otherwise wake the OOM killer: give pages back. */
+static unsigned long hog_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long freed = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&hog_lock);
+	while (freed < sc->nr_to_scan && !list_empty(&hog_pages)) {
+		list_move(hog_pages.next, &list);
+		freed++;
+	}
+	hog_held -= freed;
+	hog_yielded += freed;
+	spin_unlock(&hog_lock);
+	/* Let the allocation that asked for them have them. */
+	WRITE_ONCE(hog_resume, jiffies + msecs_to_jiffies(HOG_PAUSE_MS));
+	free_list(&list);
+	return freed ?: SHRINK_STOP;
+}
+
+/* Softirq: take this tick's pages, free those held long enough. */
+static enum hrtimer_restart rival_fn(struct hrtimer *timer)
+{
+	unsigned long now = jiffies, hold = msecs_to_jiffies(pressure_hold_ms);
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, &rival_pages, lru) {
+		if (time_before(now, page_private(page)))
+			break;
+		list_del(&page->lru);
+		set_page_private(page, 0);
+		__free_page(page);
+		rival_held--;
+	}
+	rival_credit += pressure_rate;
+	for (; rival_credit >= MSEC_PER_SEC; rival_credit -= MSEC_PER_SEC) {
+		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+		if (!page) {
+			rival_failed++;
+			continue;
+		}
+		set_page_private(page, now + hold);
+		list_add_tail(&page->lru, &rival_pages);
+		rival_held++;
+		rival_taken++;
+	}
+	hrtimer_forward_now(timer, ns_to_ktime(TICK_NS));
+	return HRTIMER_RESTART;
+}
+
+static int stats_show(struct seq_file *m, void *unused)
+{
+	unsigned long held, max, yielded;
+
+	spin_lock(&hog_lock);
+	held = hog_held;
+	max = hog_max;
+	yielded = hog_yielded;
+	spin_unlock(&hog_lock);
+	seq_printf(m, "hog_held %lu\nhog_max %lu\nhog_yielded %lu\nhog_full %lu\n",
+		   held, max, yielded, READ_ONCE(hog_full));
+	seq_printf(m, "rival_held %lu\nrival_taken %lu\nrival_failed %lu\n",
+		   READ_ONCE(rival_held), READ_ONCE(rival_taken),
+		   READ_ONCE(rival_failed));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+/* Start the hog and the competitor, counters from zero. */
+static int pressure_start(void)
+{
+	hog_held = hog_max = hog_yielded = hog_full = 0;
+	rival_held = rival_taken = rival_failed = rival_credit = 0;
+	hog_resume = jiffies;
+	if (pressure_hog) {
+		hog_shrinker = lab_shrinker_create(KBUILD_MODNAME, hog_count,
+						   hog_scan);
+		hog_task = kthread_run(hog_fn, NULL, "lab_pressure");
+		if (IS_ERR(hog_task)) {
+			lab_shrinker_destroy(hog_shrinker);
+			hog_shrinker = NULL;
+			return PTR_ERR(hog_task);
+		}
+	}
+	if (pressure_rate) {
+		lab_hrtimer_setup(&rival_timer, rival_fn, CLOCK_MONOTONIC,
+				  HRTIMER_MODE_REL_SOFT);
+		hrtimer_start(&rival_timer, ns_to_ktime(TICK_NS),
+			      HRTIMER_MODE_REL_SOFT);
+	}
+	return 0;
+}
+
+/* Stop both and give back every page; the counters stay readable. */
+static void pressure_stop(void)
+{
+	if (pressure_rate)
+		hrtimer_cancel(&rival_timer);
+	if (hog_task) {
+		kthread_stop(hog_task);
+		hog_task = NULL;
+		lab_shrinker_destroy(hog_shrinker);
+		hog_shrinker = NULL;
+	}
+	free_list(&rival_pages);
+	free_list(&hog_pages);
+	pr_info("held %lu pages at most, yielded %lu; competitor took %lu, failed %lu\n",
+		hog_max, hog_yielded, rival_taken, rival_failed);
+}
+
+static DEFINE_MUTEX(pressure_mutex);	/* pressure_on, start and stop */
+static bool pressure_on;
+
+/* debugfs "run": 1 starts the pressure, 0 ends it. */
+static ssize_t run_write(struct file *file, const char __user *buf,
+			 size_t len, loff_t *ppos)
+{
+	bool on;
+	int ret;
+
+	ret = kstrtobool_from_user(buf, len, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&pressure_mutex);
+	if (on && !pressure_on)
+		ret = pressure_start();
+	else if (!on && pressure_on)
+		pressure_stop();
+	if (!ret)
+		pressure_on = on;
+	mutex_unlock(&pressure_mutex);
+	return ret ?: len;
+}
+
+static const struct file_operations run_fops = {
+	.owner = THIS_MODULE,
+	.write = run_write,
+};
+
+static int __init pressure_init(void)
+{
+	pressure_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("stats", 0400, pressure_debugfs, NULL, &stats_fops);
+	debugfs_create_file("run", 0200, pressure_debugfs, NULL, &run_fops);
+	return 0;
+}
+module_init(pressure_init);
+
+static void __exit pressure_exit(void)
+{
+	debugfs_remove_recursive(pressure_debugfs);
+	if (pressure_on)
+		pressure_stop();
+}
+module_exit(pressure_exit);
+
+MODULE_DESCRIPTION("labyrinth's clients experiment: memory held at the min watermark, competing GFP_ATOMIC users");
+MODULE_LICENSE("GPL");
