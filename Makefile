@@ -15,6 +15,9 @@
 #   make stress        every context at once, hotplug, resizes and failing
 #                      allocations for STRESS_MS ms (default 300000), then
 #                      the reserve guarantee; on the 6.12 test kernel
+#   make clients       e1000 and virtio_net patched to use labyrinth, against
+#                      the stock drivers and a raised min_free_kbytes, under
+#                      memory pressure (reports/clients.md)
 #   make check         lint, build both kernels, boot them, run every test
 #   make docs          copy the reports of demo, stress and bench (reports/)
 #                      into README.md; those three targets do it themselves
@@ -92,5 +95,8 @@ docs:
 stress:
 	tests/vm/run.sh stress
 
-.PHONY: all modules tests install dkms-install dkms-remove lint clean check \
+clients:
+	tests/vm/run.sh clients
+
+.PHONY: all modules tests install dkms-install dkms-remove lint clean check clients \
 	demo shell bench stress docs

@@ -1966,13 +1966,13 @@ int lab_reserve_init(void)
 /**
  * lab_reserve_exit() - stop the workers, drain every pool, free the pools
  *
- * Reports, once, the pages users took and never gave back.
+ * Reports, once, the pages users took and neither gave back nor handed on.
  *
  * Context: Process context, no user of the reserve left.  Sleeps.
  */
 void lab_reserve_exit(void)
 {
-	long allocated = 0, released = 0;
+	long allocated = 0, released = 0, handed_on = 0;
 	unsigned int cpu;
 
 	unregister_memory_notifier(&lab_memory_nb);
@@ -1988,11 +1988,12 @@ void lab_reserve_exit(void)
 		drain(c);
 		allocated += atomic_long_read(&c->allocated);
 		released += atomic_long_read(&c->released);
+		handed_on += c->stat[LAB_HANDED_ON];
 	}
-	if (allocated > released)
+	if (allocated > released + handed_on)
 		pr_warn("%ld pages taken from the reserve were not returned to it (still held, or freed elsewhere)\n",
-			allocated - released);
-	pr_info("unloaded: %ld pages allocated, %ld released\n",
-		allocated, released);
+			allocated - released - handed_on);
+	pr_info("unloaded: %ld pages allocated, %ld released, %ld handed on\n",
+		allocated, released, handed_on);
 	free_percpu(lab_cpus);
 }

@@ -241,3 +241,52 @@ bench_reports() {
 		bench_section t73-ioa0
 	} > "$reports/bench-summary.md"
 }
+
+# clients_report KERNEL_LABELS...: reports/clients.md, clients.svg and
+# clients-summary.md from the LAB-NET lines of those boots.
+clients_report() {
+	local head=$build/clients-header.md l files=()
+
+	{
+		report_header clients
+		echo
+		for l in "$@"; do
+			files+=("$build/$l/clients.results")
+			echo "- $l: boot arguments \`$(cat "$build/$l/clients.append")\`"
+		done
+		cat <<-EOF
+
+		Three NICs whose QEMU backends are UDP sockets on the host's
+		loopback: an e1000 (its jumbo receive path: the guest's MTU is
+		9000), a virtio-net in big-packet mode (\`mrg_rxbuf=off,host_mtu=9000\`)
+		and one with mergeable buffers.  In every round a sender on the
+		host (\`clients/sender.py\`) sends $(sed -n 's/^NET_COUNT=${labnet_count:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") numbered frames of
+		$(sed -n 's/^NET_SIZE=${labnet_size:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") bytes at $(sed -n 's/^NET_RATE=${labnet_rate:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") per second to one NIC and the guest
+		(\`tests/vm/lab-netrx.c\`, AF_PACKET) counts those that arrive.
+		The arms, in turn in each round, same traffic, same pressure:
+
+		- **stock**: the kernel's own driver;
+		- **minfree**: the same with \`vm.min_free_kbytes\` raised by the
+		  memory labyrinth reserves in the third arm
+		  ($(sed -n 's/^NET_PAGES=${labnet_pages:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") pages per CPU, two CPUs: 8 MiB).  A GFP_ATOMIC
+		  allocation may go below the min watermark only by part of it
+		  (to 3/8 of it on these kernels: \`__zone_watermark_ok()\` takes
+		  off half for \`__GFP_HIGH\`, a quarter of the rest for a caller
+		  that cannot sleep), so the same memory buys atomic callers 5/8
+		  of its size in headroom, shared with every other atomic user;
+		- **labyrinth**: the patched driver (\`clients/\`) with labyrinth
+		  loaded, \`pages_per_cpu\` as above; the driver asks the page
+		  allocator first and labyrinth only when that fails.
+
+		\`vm.watermark_boost_factor\` is 0 in the guest, so that the min
+		watermark is what \`min_free_kbytes\` makes it.  The cases are
+		described in \`tests/vm/guest/clients.sh\`; the competitor takes
+		$(sed -n 's/^NET_RIVAL_RATE=${labnet_rival_rate:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") GFP_ATOMIC pages per second and holds each
+		$(sed -n 's/^NET_RIVAL_HOLD=${labnet_rival_hold:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms.  Where a frame is lost: "QEMU socket drops" are the
+		frames the host's kernel dropped at QEMU's socket (QEMU stops
+		reading while the NIC has no receive buffer); "driver drops" the
+		interface's \`rx_dropped\`.
+		EOF
+	} > "$head"
+	python3 "$repo/clients/report.py" "$reports" "$head" "${files[@]}"
+}

@@ -119,6 +119,11 @@ check_boots() {
 	# lands in the block memory.sh empties for it, every time.
 	LAB_SKIPS=$DISTRO_RT_SKIPS LAB_DIMM=
 	boot_and_judge deb61rt distro-rt "$rt_image" check
+	# The clients experiment, short: one round of each arm under the
+	# control case (make clients runs the whole of it).
+	LAB_NET=short LAB_SKIPS=$TEST_SKIPS
+	boot_and_judge t612-net net612 "$ntree/arch/x86/boot/bzImage" clients
+	LAB_NET=
 }
 
 case $mode in
@@ -143,6 +148,8 @@ check)
 	rtree=$("$vm/kernel.sh" rt)
 	say "building the 7.3 test kernel (base flavour) from Debian 13 backports' linux-source-7.3"
 	k73tree=$("$vm/kernel.sh" base 7.3)
+	say "building the 6.12 test kernel (net flavour: e1000, virtio_net, AF_PACKET)"
+	ntree=$("$vm/kernel.sh" net)
 	distro_kernel rt
 	rt_kdir=$DISTRO_KDIR
 	rt_image=$DISTRO_IMAGE
@@ -151,10 +158,16 @@ check)
 	build_modules debug612 "$dtree"
 	build_modules rt612 "$rtree"
 	build_modules test73 "$k73tree"
+	build_modules net612 "$ntree"
 	build_modules distro "$DISTRO_KDIR"
 	build_modules distro-rt "$rt_kdir"
 	install_tests distro
-	for name in test612 debug612 rt612 test73 distro distro-rt; do
+	# The client patches for both sources; only 6.12's boot (below) runs
+	# them: the control case needs fault injection.
+	net_modules net612 "$ntree" 6.12 "$ntree"
+	net_modules distro-net "$DISTRO_KDIR" 6.1 \
+		"/lib/modules/$DISTRO_VER/kernel" distro
+	for name in test612 debug612 rt612 test73 net612 distro distro-rt; do
 		make_initramfs "$name"
 	done
 	check_boots
@@ -255,6 +268,7 @@ clients)
 	make_initramfs net612
 	make_initramfs distro
 	timeout_s=${LAB_TIMEOUT:-3600}
+	labels=()
 	for k in ${CLIENTS_KERNELS:-t612 deb61}; do
 		if [ "$k" = t612 ]; then
 			LAB_NET=${LAB_NET:-full} LAB_SKIPS=$TEST_SKIPS \
@@ -264,8 +278,15 @@ clients)
 			LAB_NET=${LAB_NET:-full} LAB_SKIPS=$DISTRO_SKIPS \
 				boot_and_judge deb61-net distro "$DISTRO_IMAGE" clients
 		fi
+		labels+=("$k-net")
 	done
-	verdict
+	if verdict; then
+		mkdir -p "$reports"
+		clients_report "${labels[@]}"
+		"$vm/docs.sh"
+	else
+		die "no report written: the run failed"
+	fi
 	;;
 shell)
 	ensure_packages "${PKGS_DEMO[@]}"

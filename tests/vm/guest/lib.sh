@@ -177,12 +177,14 @@ unload_balanced() {
 }
 
 # unload_reported_balanced NAME: labyrinth's unload line in the kernel log
-# says it gave back every page it allocated.
+# says it gave back every page it allocated but those handed on.
 unload_reported_balanced() {
 	line=$(dmesg | grep 'labyrinth: unloaded:')
 	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, .*/\1/p')
 	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
-	if [ -n "$a" ] && [ "$a" = "$r" ] && ! dmesg | grep -q 'not returned to it'; then
+	h=$(echo "$line" | sed -n 's/.*released, \([0-9]*\) handed on.*/\1/p')
+	if [ -n "$a" ] && [ -n "$r" ] && [ "$a" = $((r + ${h:-0})) ] &&
+	   ! dmesg | grep -q 'not returned to it'; then
 		pass "every_page_released_at_unload_$1"
 	else
 		fail "every_page_released_at_unload_$1" "'$line'"

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""reports/clients.md, reports/clients.svg and reports/clients-summary.md
+from the results of make clients' boots.
+
+usage: report.py OUTDIR HEADER RESULTS...
+
+RESULTS are the results files of the boots (the guest's second serial
+port), whose LAB-NET lines tests/vm/guest/clients.sh wrote, one per round;
+HEADER is a file whose text opens the report (command, commit, host).
+Every figure is a median (min-max) over the rounds of an arm; nothing is
+left out, whichever arm it favours.
+"""
+import statistics
+import sys
+from collections import OrderedDict
+
+ARMS = ("stock", "minfree", "labyrinth")
+NICS = OrderedDict((
+    ("52:54:00:4c:00:01", "e1000 (jumbo)"),
+    ("52:54:00:4c:00:02", "virtio_net (big packets)"),
+    ("52:54:00:4c:00:03", "virtio_net (mergeable)"),
+))
+CASES = OrderedDict((
+    ("inject", "control: every page allocation of the driver's refill fails (fail_page_alloc, stack filter)"),
+    ("atomic", "control: only the refill's allocations that may not sleep fail"),
+    ("rival", "pressure: free memory held at the min watermark, and a competing GFP_ATOMIC user"),
+    ("hog", "pressure: free memory held at the min watermark, no competing user"),
+))
+COLORS = {"stock": "#c0504d", "minfree": "#4f81bd", "labyrinth": "#9bbb59"}
+
+
+def parse(paths):
+    rounds = []
+    for path in paths:
+        with open(path, errors="replace") as f:
+            for line in f:
+                line = line.strip().replace("\r", "")
+                if not line.startswith("LAB-NET "):
+                    continue
+                r = {}
+                for word in line.split()[1:]:
+                    if "=" in word:
+                        k, v = word.split("=", 1)
+                        r[k] = v
+                rounds.append(r)
+    return rounds
+
+
+def num(r, key):
+    try:
+        return int(r.get(key, "0"))
+    except ValueError:
+        return 0
+
+
+def spread(values):
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    med = ("%d" % med) if med == int(med) else ("%.1f" % med)
+    if min(values) == max(values):
+        return med
+    return "%s (%d-%d)" % (med, min(values), max(values))
+
+
+def kernel_name(k):
+    return "Debian %s" % k if "amd64" in k else "6.12 test kernel (net flavour) %s" % k
+
+
+def tables(rounds, out):
+    kernels = list(OrderedDict.fromkeys(r["kernel"] for r in rounds))
+    for k in kernels:
+        out.append("")
+        out.append("## %s" % kernel_name(k))
+        for case, what in CASES.items():
+            rs = [r for r in rounds if r["kernel"] == k and r["case"] == case]
+            if not rs:
+                continue
+            n = max(len([r for r in rs if r["nic"] == nic and r["arm"] == arm])
+                    for nic in NICS for arm in ARMS)
+            out.append("")
+            out.append("### %s: %s" % (case, what))
+            out.append("")
+            out.append("Per round, median (min-max) over %d rounds." % n)
+            out.append("")
+            out.append("| NIC | arm | frames sent | received | lost | QEMU socket drops | guest socket drops | driver drops | alloc failures (e1000) / refill_work runs (virtio) | pages from labyrinth | allocation warnings | pages the hog held | competitor's failed allocations |")
+            out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+            for nic, name in NICS.items():
+                for arm in ARMS:
+                    sel = [r for r in rs if r["nic"] == nic and r["arm"] == arm]
+                    if not sel:
+                        continue
+                    if "e1000" in name:
+                        fails = [num(r, "alloc_rx_buff_failed") for r in sel]
+                        lab = [num(r, "alloc_rx_labyrinth") for r in sel]
+                    else:
+                        fails = [num(r, "refill_runs") for r in sel]
+                        lab = [num(r, "rx_labyrinth_pages") for r in sel]
+                    hog = [num(r, "hog_max") for r in sel if "hog_max" in r]
+                    rival = [num(r, "rival_failed") for r in sel if "rival_failed" in r]
+                    out.append("| %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                        name, arm,
+                        spread([num(r, "sent") for r in sel]),
+                        spread([num(r, "received") for r in sel]),
+                        spread([num(r, "lost") for r in sel]),
+                        spread([num(r, "host_drops") for r in sel]),
+                        spread([num(r, "sock_drops") for r in sel]),
+                        spread([num(r, "rx_dropped") for r in sel]),
+                        spread(fails), spread(lab),
+                        spread([num(r, "warnings") for r in sel]),
+                        spread(hog), spread(rival)))
+            incomplete = [r for r in rs if r.get("end") == "0"]
+            if incomplete:
+                out.append("")
+                out.append("%d of these rounds never saw the sender's end-of-round frame (lost too): their sent is the number asked for and their QEMU socket drops are unknown (0)." % len(incomplete))
+
+
+def medians(rounds):
+    """{(kernel, case, nic, arm): median frames lost}."""
+    m = {}
+    for r in rounds:
+        m.setdefault((r["kernel"], r["case"], r["nic"], r["arm"]), []).append(num(r, "lost"))
+    return {k: statistics.median(v) for k, v in m.items()}
+
+
+def chart(rounds, path):
+    med = medians(rounds)
+    groups = []
+    for k in OrderedDict.fromkeys(r["kernel"] for r in rounds):
+        for case in CASES:
+            for nic, name in NICS.items():
+                if any((k, case, nic, a) in med for a in ARMS):
+                    groups.append((k, case, nic, name))
+    top = max([1] + list(med.values()))
+    bar, gap, left, height, base = 10, 14, 60, 260, 300
+    width = left + len(groups) * (3 * bar + gap) + 160
+    svg = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">' % (width, base + 150),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="18" font-size="14">Frames lost per round (median), by kernel, case and NIC</text>' % left,
+           '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, base, width - 150, base),
+           '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, base, left, base - height)]
+    for i in range(5):
+        v = top * i / 4
+        y = base - height * i / 4
+        svg.append('<text x="%d" y="%d" text-anchor="end">%d</text>' % (left - 4, y + 4, v))
+        svg.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#ddd"/>' % (left, y, width - 150, y))
+    x = left + gap / 2
+    for k, case, nic, name in groups:
+        for j, arm in enumerate(ARMS):
+            v = med.get((k, case, nic, arm))
+            if v is None:
+                continue
+            h = height * v / top
+            svg.append('<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s"><title>%s %s %s %s: %s</title></rect>'
+                       % (x + j * bar, base - h, bar - 1, h, COLORS[arm], k, case, name, arm, v))
+        label = "%s %s %s" % ("deb6.1" if "amd64" in k else "6.12", case, name.replace("virtio_net", "virtio").replace(" (", "/").rstrip(")"))
+        svg.append('<text transform="translate(%d,%d) rotate(60)">%s</text>' % (x + bar, base + 8, label))
+        x += 3 * bar + gap
+    for j, arm in enumerate(ARMS):
+        svg.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>'
+                   % (width - 140, 40 + 20 * j, COLORS[arm], width - 122, 51 + 20 * j, arm))
+    svg.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(svg) + "\n")
+
+
+def summary(rounds):
+    """One sentence per kernel on the pressure cases, from the medians."""
+    med = medians(rounds)
+    parts = []
+    for k in OrderedDict.fromkeys(r["kernel"] for r in rounds):
+        for case in ("rival", "hog", "inject"):
+            tot = {a: sum(v for (kk, c, n, aa), v in med.items()
+                          if kk == k and c == case and aa == a) for a in ARMS}
+            if not any((kk == k and c == case) for (kk, c, n, aa) in med):
+                continue
+            parts.append("%s, case %s: %s frames lost per round over the three NICs (stock), %s with min_free_kbytes raised, %s with labyrinth"
+                         % (kernel_name(k), case, fmt(tot["stock"]), fmt(tot["minfree"]), fmt(tot["labyrinth"])))
+    return parts
+
+
+def fmt(v):
+    return ("%d" % v) if v == int(v) else ("%.1f" % v)
+
+
+def main():
+    outdir, header = sys.argv[1], sys.argv[2]
+    rounds = parse(sys.argv[3:])
+    if not rounds:
+        print("report.py: no LAB-NET lines in %s" % " ".join(sys.argv[3:]), file=sys.stderr)
+        return 1
+    with open(header) as f:
+        out = f.read().rstrip("\n").split("\n")
+    out.append("")
+    out.append("![frames lost per round, median, per kernel, case, NIC and arm](reports/clients.svg)")
+    tables(rounds, out)
+    out.append("")
+    out.append("## Every round")
+    out.append("")
+    out.append("<details><summary>%d LAB-NET lines, as the guest printed them</summary>" % len(rounds))
+    out.append("")
+    out.append("```")
+    for r in rounds:
+        out.append(" ".join("%s=%s" % kv for kv in r.items()))
+    out.append("```")
+    out.append("")
+    out.append("</details>")
+    with open(outdir + "/clients.md", "w") as f:
+        f.write("\n".join(out) + "\n")
+    chart(rounds, outdir + "/clients.svg")
+    with open(outdir + "/clients-summary.md", "w") as f:
+        f.write("<!-- written by make clients from its medians -->\n")
+        for p in summary(rounds):
+            f.write("- %s.\n" % p)
+        f.write("\nMethod, every figure and where frames were lost: [reports/clients.md](reports/clients.md).\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
