@@ -213,8 +213,14 @@ DEFINE_SHOW_ATTRIBUTE(stats);
 /* Start the hog and the competitor, counters from zero. */
 static int pressure_start(void)
 {
-	hog_held = hog_max = hog_yielded = hog_full = 0;
-	rival_held = rival_taken = rival_failed = rival_credit = 0;
+	hog_held = 0;
+	hog_max = 0;
+	hog_yielded = 0;
+	hog_full = 0;
+	rival_held = 0;
+	rival_taken = 0;
+	rival_failed = 0;
+	rival_credit = 0;
 	hog_resume = jiffies;
 	if (pressure_hog) {
 		hog_shrinker = lab_shrinker_create(KBUILD_MODNAME, hog_count,

@@ -30,7 +30,6 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +47,12 @@ enum { KIND_REQ = 1, KIND_DATA = 2, KIND_END = 3 };
 
 /* After the Ethernet header; every field in network byte order. */
 struct lab_frame {
-	uint32_t magic;
-	uint32_t kind;
-	uint32_t round;
-	uint32_t a;	/* REQ: count; DATA: sequence number; END: sent */
-	uint32_t b;	/* REQ: rate; END: host_drops */
-	uint32_t c;	/* REQ: size */
+	unsigned int magic;
+	unsigned int kind;
+	unsigned int round;
+	unsigned int a;	/* REQ: count; DATA: sequence number; END: sent */
+	unsigned int b;	/* REQ: rate; END: host_drops */
+	unsigned int c;	/* REQ: size */
 };
 
 static double now(void)
@@ -80,7 +79,7 @@ static int put(const char *dir, const char *name, const char *val)
 }
 
 /* @dir/stats as one line of name=value pairs, into @out. */
-static void stats(const char *dir, char *out, size_t size)
+static void read_stats(const char *dir, char *out, size_t size)
 {
 	char path[256], buf[1024];
 	ssize_t n;
@@ -110,7 +109,7 @@ static int pressure_start(const char *dir)
 		return -1;
 	for (i = 0; i < 1200; i++) {
 		usleep(100000);
-		stats(dir, line, sizeof(line));
+		read_stats(dir, line, sizeof(line));
 		full = strstr(line, "hog_full=");
 		if (full && strtoul(full + 9, NULL, 10) > 0) {
 			sleep(1);
@@ -121,8 +120,8 @@ static int pressure_start(const char *dir)
 }
 
 static int send_request(int fd, int ifindex, const unsigned char *mac,
-			uint32_t round, uint32_t count, uint32_t rate,
-			uint32_t size)
+			unsigned int round, unsigned int count, unsigned int rate,
+			unsigned int size)
 {
 	unsigned char buf[ETH_ZLEN] = { 0 };
 	struct ether_header *eh = (struct ether_header *)buf;
@@ -149,7 +148,7 @@ static int send_request(int fd, int ifindex, const unsigned char *mac,
 
 int main(int argc, char **argv)
 {
-	uint32_t round, count, rate, size, sent, host_drops = 0, seq;
+	unsigned int round, count, rate, size, sent, host_drops = 0, seq;
 	unsigned long received = 0, dups = 0, gaps = 0, i;
 	double start, deadline, next_req;
 	struct tpacket_stats st;
@@ -257,11 +256,12 @@ int main(int argc, char **argv)
 	if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
 		st.tp_drops = 0;
 	if (pressure) {
-		stats(pressure, pstats, sizeof(pstats));
+		read_stats(pressure, pstats, sizeof(pstats));
 		put(pressure, "run", "0");
 	}
-	printf("netrx round=%u sent=%u received=%lu lost=%lu gaps=%lu dups=%lu host_drops=%u sock_drops=%u end=%d %s\n",
-	       round, sent, received, sent - received, gaps, dups, host_drops,
+	printf("netrx round=%u sent=%u received=%lu lost=%lu gaps=%lu dups=%lu",
+	       round, sent, received, sent - received, gaps, dups);
+	printf(" host_drops=%u sock_drops=%u end=%d %s\n", host_drops,
 	       st.tp_drops, end, pstats);
 	return 0;
 }

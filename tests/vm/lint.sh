@@ -31,6 +31,17 @@ for f in $files; do
 	fi
 done
 
+# The client patches, as patches: each submitter adds their own
+# Signed-off-by.  Read from standard input: given a path inside a git
+# tree, checkpatch looks at the file as the tree has it.
+for f in "$repo"/clients/*/*.patch; do
+	if ! perl "$src/scripts/checkpatch.pl" --no-tree --strict --quiet \
+		--terse --no-signoff - < "$f"; then
+		echo "lint.sh: checkpatch found problems in ${f#"$repo"/}"
+		status=1
+	fi
+done
+
 rsync -a --exclude .git --exclude build "$repo/" "$work/" || exit 1
 
 echo "==> make W=1 and sparse (C=2)"

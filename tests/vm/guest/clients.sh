@@ -139,7 +139,7 @@ pressure_load() {
 # Whatever fails, the driver, labyrinth and min_free_kbytes are restored.
 net_round() {
 	local drv=$1 nic=$2 case=$3 arm=$4 round=$5 mod=stock if res rc=0
-	local minfree0 warn0 st drv_stats lab= inuse line
+	local minfree0 warn0 st drv_stats lab='' inuse line
 
 	minfree0=$(cat /proc/sys/vm/min_free_kbytes)
 	case $arm in
