@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 {
 	unsigned int round, count, rate, size, sent, host_drops = 0, seq;
 	unsigned long received = 0, dups = 0, gaps = 0, i;
-	double start, deadline, next_req;
+	double start, deadline, next_req, last;
 	struct tpacket_stats st;
 	socklen_t len = sizeof(st);
 	int fd, ifindex, end = 0, asked = 0, bufsz = 8 << 20;
@@ -207,13 +207,16 @@ int main(int argc, char **argv)
 	start = now();
 	deadline = start + 10 + (double)count / rate + 10;
 	next_req = start;
+	last = start;
 	while (!end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		double t = now();
 		struct lab_frame *f;
 		ssize_t n;
 
-		if (t > deadline)
+		/* Past the round's end, three seconds without a frame end it. */
+		if (t > deadline || (t > start + (double)count / rate + 3 &&
+				     t > last + 3))
 			break;
 		/* Ask until the round starts; a lost request is asked again. */
 		if (!received && !end && t >= next_req) {
@@ -239,6 +242,7 @@ int main(int argc, char **argv)
 				dups++;
 			else
 				received++;
+			last = t;
 			break;
 		case KIND_END:
 			sent = ntohl(f->a);
