@@ -11,6 +11,7 @@ HEADER is a file whose text opens the report (command, commit, host).
 Every figure is a median (min-max) over the rounds of an arm; nothing is
 left out, whichever arm it favours.
 """
+import os
 import statistics
 import sys
 from collections import OrderedDict
@@ -30,9 +31,29 @@ CASES = OrderedDict((
 COLORS = {"stock": "#c0504d", "minfree": "#4f81bd", "labyrinth": "#9bbb59"}
 
 
+def sender_logs(results):
+    """{(NIC, round): the sender's own line} from the boot's sender logs
+    (clients.sender-N.log beside RESULTS, N in the order of NICS)."""
+    logs = {}
+    for i, nic in enumerate(NICS):
+        path = os.path.join(os.path.dirname(results), "clients.sender-%d.log" % i)
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for line in f:
+                r = dict(w.split("=", 1) for w in line.split() if "=" in w)
+                if "round" in r:
+                    logs[(nic, r["round"])] = r
+    return logs
+
+
 def parse(paths):
+    """The rounds' LAB-NET lines; where the guest never saw the sender's
+    end-of-round frame, what was sent and QEMU's socket drops come from
+    the sender's log."""
     rounds = []
     for path in paths:
+        logs = sender_logs(path)
         with open(path, errors="replace") as f:
             for line in f:
                 line = line.strip().replace("\r", "")
@@ -43,6 +64,12 @@ def parse(paths):
                     if "=" in word:
                         k, v = word.split("=", 1)
                         r[k] = v
+                log = logs.get((r.get("nic"), r.get("round")))
+                if log and r.get("end") == "0":
+                    r["sent"] = log["sent"]
+                    r["host_drops"] = log["host_drops"]
+                    r["lost"] = str(int(log["sent"]) - int(r.get("received", "0")))
+                    r["end"] = "log"
                 rounds.append(r)
     return rounds
 
@@ -84,7 +111,7 @@ def tables(rounds, out):
             out.append("")
             out.append("Per round, median (min-max) over %d rounds." % n)
             out.append("")
-            out.append("| NIC | arm | frames sent | received | lost | QEMU socket drops | guest socket drops | driver drops | alloc failures (e1000) / refill_work runs (virtio) | pages from labyrinth | allocation warnings | pages the hog held | competitor's failed allocations |")
+            out.append("| NIC | arm | frames sent | received | lost | QEMU socket drops | guest socket drops | interface rx_dropped | alloc failures (e1000) / refill_work runs (virtio) | pages from labyrinth | allocation warnings | pages the hog held | competitor's failed allocations |")
             out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
             for nic, name in NICS.items():
                 for arm in ARMS:
@@ -110,10 +137,14 @@ def tables(rounds, out):
                         spread(fails), spread(lab),
                         spread([num(r, "warnings") for r in sel]),
                         spread(hog), spread(rival)))
+            fromlog = [r for r in rs if r.get("end") == "log"]
+            if fromlog:
+                out.append("")
+                out.append("In %d of these rounds the guest never saw the sender's end-of-round frame (it was lost too): their frames sent and QEMU socket drops are the sender's log's." % len(fromlog))
             incomplete = [r for r in rs if r.get("end") == "0"]
             if incomplete:
                 out.append("")
-                out.append("%d of these rounds never saw the sender's end-of-round frame (lost too): their sent is the number asked for and their QEMU socket drops are unknown (0)." % len(incomplete))
+                out.append("%d of these rounds have neither the end-of-round frame nor a sender log line: their frames sent are the number asked for, their QEMU socket drops unknown (0)." % len(incomplete))
 
 
 def medians(rounds):
@@ -166,17 +197,20 @@ def chart(rounds, path):
 
 
 def summary(rounds):
-    """One sentence per kernel on the pressure cases, from the medians."""
+    """One sentence per kernel: frames lost per round in each case, summed
+    over the NICs' medians, per arm."""
     med = medians(rounds)
     parts = []
     for k in OrderedDict.fromkeys(r["kernel"] for r in rounds):
-        for case in ("rival", "hog", "inject"):
-            tot = {a: sum(v for (kk, c, n, aa), v in med.items()
-                          if kk == k and c == case and aa == a) for a in ARMS}
-            if not any((kk == k and c == case) for (kk, c, n, aa) in med):
+        cases = []
+        for case in CASES:
+            if not any(kk == k and c == case for (kk, c, n, a) in med):
                 continue
-            parts.append("%s, case %s: %s frames lost per round over the three NICs (stock), %s with min_free_kbytes raised, %s with labyrinth"
-                         % (kernel_name(k), case, fmt(tot["stock"]), fmt(tot["minfree"]), fmt(tot["labyrinth"])))
+            tot = [sum(v for (kk, c, n, a), v in med.items()
+                       if kk == k and c == case and a == arm) for arm in ARMS]
+            cases.append("%s %s" % (case, " / ".join(fmt(t) for t in tot)))
+        parts.append("%s, frames lost per round of %s frames to each NIC (median, summed over the three NICs; stock / min_free_kbytes raised / labyrinth): %s"
+                     % (kernel_name(k), fmt(statistics.median(num(r, "sent") for r in rounds if r["kernel"] == k)), "; ".join(cases)))
     return parts
 
 

@@ -284,8 +284,13 @@ clients_report() {
 		$(sed -n 's/^NET_RIVAL_RATE=${labnet_rival_rate:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") GFP_ATOMIC pages per second and holds each
 		$(sed -n 's/^NET_RIVAL_HOLD=${labnet_rival_hold:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms.  Where a frame is lost: "QEMU socket drops" are the
 		frames the host's kernel dropped at QEMU's socket (QEMU stops
-		reading while the NIC has no receive buffer); "driver drops" the
-		interface's \`rx_dropped\`.
+		reading while the NIC has no receive buffer), and are taken from
+		the sender's log when its end-of-round frame was lost too;
+		"interface rx_dropped" counts frames the guest's stack dropped,
+		among them frames of an earlier round that QEMU still held and
+		delivers when the next arm's driver comes up (a round counts only
+		its own frames).  "Allocation warnings" are the page allocator's
+		\`page allocation failure\` reports printed meanwhile.
 		EOF
 	} > "$head"
 	python3 "$repo/clients/report.py" "$reports" "$head" "${files[@]}"
