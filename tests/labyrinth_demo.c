@@ -20,8 +20,9 @@
  * allocator cannot.  The hoard yields pages to reclaim only for allocations
  * that would otherwise wake the OOM killer (a kthread's stack, say), never
  * to those that may fail (__GFP_NORETRY, as labyrinth's refill worker
- * asks): the OOM killer stays away and GFP_ATOMIC keeps failing.  Every
- * page is given back when the run ends.
+ * asks) nor to kswapd (struct lab_test_hoard): the OOM killer stays away
+ * and GFP_ATOMIC keeps failing.  Every page is given back when the run
+ * ends.
  *
  * The set of CPUs (the ring) is fixed when the run starts.  A ring CPU that
  * goes offline mid-run loses nothing: the hrtimer core migrates its timer to
@@ -104,9 +105,7 @@ static ktime_t demo_period;
 static ktime_t demo_deadline;
 static bool demo_running;
 static struct dentry *demo_debugfs;
-static LIST_HEAD(demo_hoard);		/* pages taken to starve the allocator */
-static unsigned long demo_hoarded;	/* pages on demo_hoard */
-static DEFINE_SPINLOCK(demo_hoard_lock); /* demo_hoard, demo_hoarded */
+static struct lab_test_hoard demo_hoard;	/* to starve the allocator */
 static struct shrinker *demo_shrinker;
 static DECLARE_COMPLETION(demo_done);
 
@@ -327,45 +326,21 @@ static unsigned long hoard(gfp_t gfp)
 	struct page *page;
 
 	while ((page = alloc_page(gfp | __GFP_NOWARN))) {
-		list_add(&page->lru, &demo_hoard);
+		lab_test_hoard_add(&demo_hoard, page);
 		if (!(++n % 1024))
 			cond_resched();
 	}
 	return n;
 }
 
-static void free_list(struct list_head *list)
-{
-	struct page *page, *next;
-
-	list_for_each_entry_safe(page, next, list, lru) {
-		list_del(&page->lru);
-		__free_page(page);
-	}
-}
-
 static unsigned long hoard_count(struct shrinker *s, struct shrink_control *sc)
 {
-	if (sc->gfp_mask & __GFP_NORETRY)
-		return 0;
-	return READ_ONCE(demo_hoarded) ?: SHRINK_EMPTY;
+	return lab_test_hoard_count(&demo_hoard, sc);
 }
 
-/* Reclaim: give back up to sc->nr_to_scan hoarded pages. */
 static unsigned long hoard_scan(struct shrinker *s, struct shrink_control *sc)
 {
-	unsigned long freed = 0;
-	LIST_HEAD(list);
-
-	spin_lock(&demo_hoard_lock);
-	while (freed < sc->nr_to_scan && !list_empty(&demo_hoard)) {
-		list_move(demo_hoard.next, &list);
-		freed++;
-	}
-	WRITE_ONCE(demo_hoarded, demo_hoarded - freed);
-	spin_unlock(&demo_hoard_lock);
-	free_list(&list);
-	return freed ?: SHRINK_STOP;
+	return lab_test_hoard_scan(&demo_hoard, sc);
 }
 
 /*
@@ -377,9 +352,9 @@ static void starve_allocator(void)
 {
 	unsigned long n;
 
+	lab_test_hoard_init(&demo_hoard);
 	n = hoard(GFP_KERNEL | __GFP_NORETRY);
 	n += hoard(GFP_ATOMIC);
-	WRITE_ONCE(demo_hoarded, n);
 	demo_shrinker = lab_shrinker_create("labyrinth_demo", hoard_count,
 					    hoard_scan);
 	pr_info("page allocator exhausted: holding %lu pages (%lu MiB)\n",
@@ -393,10 +368,9 @@ static void release_hoard(void)
 
 	lab_shrinker_destroy(demo_shrinker);
 	demo_shrinker = NULL;
-	free_list(&demo_hoard);
+	lab_test_hoard_release(&demo_hoard);
 	for_each_possible_cpu(cpu)
-		free_list(&per_cpu_ptr(demo_cpus, cpu)->hoard);
-	demo_hoarded = 0;
+		lab_test_free_list(&per_cpu_ptr(demo_cpus, cpu)->hoard);
 }
 
 /*

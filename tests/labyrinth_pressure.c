@@ -32,14 +32,10 @@
 #include <linux/jiffies.h>
 #include <linux/kstrtox.h>
 #include <linux/kthread.h>
-#include <linux/list.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
-#include <linux/shrinker.h>
-#include <linux/spinlock.h>
-#include <linux/swap.h>
 
 #include "labyrinth_compat.h"
 #include "labyrinth_test.h"
@@ -80,9 +76,8 @@ module_param_cb(compete_hold_ms, &hold_ops, &pressure_hold_ms, 0444);
 MODULE_PARM_DESC(compete_hold_ms,
 		 "How long the competing user holds each page (1-10000 ms, default 100)");
 
-static LIST_HEAD(hog_pages);
-static DEFINE_SPINLOCK(hog_lock);	/* hog_pages and the hog counters */
-static unsigned long hog_held, hog_max, hog_yielded, hog_full;
+static struct lab_test_hoard hog;
+static unsigned long hog_max, hog_full;
 static unsigned long hog_resume;	/* jiffies: no taking before */
 static struct task_struct *hog_task;
 static struct shrinker *hog_shrinker;
@@ -94,17 +89,6 @@ static unsigned long rival_credit;	/* pages per second, accumulated */
 static struct hrtimer rival_timer;
 
 static struct dentry *pressure_debugfs;
-
-static void free_list(struct list_head *list)
-{
-	struct page *page, *next;
-
-	list_for_each_entry_safe(page, next, list, lru) {
-		list_del(&page->lru);
-		set_page_private(page, 0);
-		__free_page(page);
-	}
-}
 
 static int hog_fn(void *unused)
 {
@@ -122,44 +106,25 @@ static int hog_fn(void *unused)
 			usleep_range(500, 1000);
 			continue;
 		}
-		spin_lock(&hog_lock);
-		list_add(&page->lru, &hog_pages);
-		hog_max = max(hog_max, ++hog_held);
-		spin_unlock(&hog_lock);
+		WRITE_ONCE(hog_max, max(hog_max, lab_test_hoard_add(&hog, page)));
 		cond_resched();
 	}
 	return 0;
 }
 
-/*
- * Only direct reclaim of an allocation that may not fail: kswapd would
- * take the pages back up to the high watermark every time it runs.
- */
 static unsigned long hog_count(struct shrinker *s, struct shrink_control *sc)
 {
-	if ((sc->gfp_mask & __GFP_NORETRY) || current_is_kswapd())
-		return 0;
-	return READ_ONCE(hog_held) ?: SHRINK_EMPTY;
+	return lab_test_hoard_count(&hog, sc);
 }
 
-/* Reclaim that would otherwise wake the OOM killer: give pages back. */
 static unsigned long hog_scan(struct shrinker *s, struct shrink_control *sc)
 {
-	unsigned long freed = 0;
-	LIST_HEAD(list);
+	unsigned long freed = lab_test_hoard_scan(&hog, sc);
 
-	spin_lock(&hog_lock);
-	while (freed < sc->nr_to_scan && !list_empty(&hog_pages)) {
-		list_move(hog_pages.next, &list);
-		freed++;
-	}
-	hog_held -= freed;
-	hog_yielded += freed;
-	spin_unlock(&hog_lock);
 	/* Let the allocation that asked for them have them. */
-	WRITE_ONCE(hog_resume, jiffies + msecs_to_jiffies(HOG_PAUSE_MS));
-	free_list(&list);
-	return freed ?: SHRINK_STOP;
+	if (freed != SHRINK_STOP)
+		WRITE_ONCE(hog_resume, jiffies + msecs_to_jiffies(HOG_PAUSE_MS));
+	return freed;
 }
 
 /* Softirq: take this tick's pages, free those held long enough. */
@@ -194,15 +159,14 @@ static enum hrtimer_restart rival_fn(struct hrtimer *timer)
 
 static int stats_show(struct seq_file *m, void *unused)
 {
-	unsigned long held, max, yielded;
+	unsigned long held, yielded;
 
-	spin_lock(&hog_lock);
-	held = hog_held;
-	max = hog_max;
-	yielded = hog_yielded;
-	spin_unlock(&hog_lock);
+	spin_lock(&hog.lock);
+	held = hog.held;
+	yielded = hog.yielded;
+	spin_unlock(&hog.lock);
 	seq_printf(m, "hog_held %lu\nhog_max %lu\nhog_yielded %lu\nhog_full %lu\n",
-		   held, max, yielded, READ_ONCE(hog_full));
+		   held, READ_ONCE(hog_max), yielded, READ_ONCE(hog_full));
 	seq_printf(m, "rival_held %lu\nrival_taken %lu\nrival_failed %lu\n",
 		   READ_ONCE(rival_held), READ_ONCE(rival_taken),
 		   READ_ONCE(rival_failed));
@@ -213,9 +177,8 @@ DEFINE_SHOW_ATTRIBUTE(stats);
 /* Start the hog and the competitor, counters from zero. */
 static int pressure_start(void)
 {
-	hog_held = 0;
+	lab_test_hoard_init(&hog);
 	hog_max = 0;
-	hog_yielded = 0;
 	hog_full = 0;
 	rival_held = 0;
 	rival_taken = 0;
@@ -252,10 +215,10 @@ static void pressure_stop(void)
 		lab_shrinker_destroy(hog_shrinker);
 		hog_shrinker = NULL;
 	}
-	free_list(&rival_pages);
-	free_list(&hog_pages);
+	lab_test_free_list(&rival_pages);
+	lab_test_hoard_release(&hog);
 	pr_info("held %lu pages at most, yielded %lu; competitor took %lu, failed %lu\n",
-		hog_max, hog_yielded, rival_taken, rival_failed);
+		hog_max, hog.yielded, rival_taken, rival_failed);
 }
 
 static DEFINE_MUTEX(pressure_mutex);	/* pressure_on, start and stop */

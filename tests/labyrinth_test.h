@@ -8,10 +8,15 @@
 #include <linux/gfp.h>
 #include <linux/kernel.h>
 #include <linux/kstrtox.h>
+#include <linux/list.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
+#include <linux/shrinker.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/swap.h>
 
 /**
  * lab_test_set_range() - set a uint module parameter within bounds
@@ -62,6 +67,96 @@ static inline struct page *lab_test_atomic_page(void)
 	page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
 	lock_map_release(&lab_test_atomic_map);
 	return page;
+}
+
+/**
+ * struct lab_test_hoard - pages kept from the page allocator, to starve it
+ * @pages: the pages, linked through ->lru
+ * @lock: protects @pages, @held and @yielded
+ * @held: pages on @pages
+ * @yielded: pages given back to reclaim so far
+ *
+ * Reclaim may take pages back (through a shrinker whose callbacks call
+ * lab_test_hoard_count() and lab_test_hoard_scan()) only for allocations
+ * that would otherwise wake the OOM killer (a fork's kernel stack, say):
+ * not for those that may fail (__GFP_NORETRY, as labyrinth's refill
+ * worker asks) and not for kswapd, which would take the hoard back up to
+ * the high watermark whenever it runs.  The OOM killer stays away and the
+ * allocator stays starved.
+ */
+struct lab_test_hoard {
+	struct list_head pages;
+	spinlock_t lock;
+	unsigned long held;
+	unsigned long yielded;
+};
+
+static inline void lab_test_hoard_init(struct lab_test_hoard *h)
+{
+	INIT_LIST_HEAD(&h->pages);
+	spin_lock_init(&h->lock);
+	h->held = 0;
+	h->yielded = 0;
+}
+
+/* Keep @page in @h.  Return: the pages @h holds now.  Process context. */
+static inline unsigned long lab_test_hoard_add(struct lab_test_hoard *h,
+					       struct page *page)
+{
+	unsigned long held;
+
+	spin_lock(&h->lock);
+	list_add(&page->lru, &h->pages);
+	held = ++h->held;
+	spin_unlock(&h->lock);
+	return held;
+}
+
+/* Free every page on @list (linked through ->lru). */
+static inline void lab_test_free_list(struct list_head *list)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		set_page_private(page, 0);
+		__free_page(page);
+	}
+}
+
+/* A shrinker's count_objects for @h. */
+static inline unsigned long lab_test_hoard_count(struct lab_test_hoard *h,
+						 struct shrink_control *sc)
+{
+	if ((sc->gfp_mask & __GFP_NORETRY) || current_is_kswapd())
+		return 0;
+	return READ_ONCE(h->held) ?: SHRINK_EMPTY;
+}
+
+/* A shrinker's scan_objects for @h: give back up to sc->nr_to_scan pages. */
+static inline unsigned long lab_test_hoard_scan(struct lab_test_hoard *h,
+						struct shrink_control *sc)
+{
+	unsigned long freed = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&h->lock);
+	while (freed < sc->nr_to_scan && !list_empty(&h->pages)) {
+		list_move(h->pages.next, &list);
+		freed++;
+	}
+	WRITE_ONCE(h->held, h->held - freed);
+	h->yielded += freed;
+	spin_unlock(&h->lock);
+	lab_test_free_list(&list);
+	return freed ?: SHRINK_STOP;
+}
+
+/* Give back every page @h holds.  Its shrinker is gone; process context. */
+static inline void lab_test_hoard_release(struct lab_test_hoard *h)
+{
+	lab_test_free_list(&h->pages);
+	h->held = 0;
 }
 
 #endif /* _LABYRINTH_TEST_H */

@@ -92,37 +92,22 @@ refill_fn() {
 # "atomic" only those that may not sleep (virtio_net's refill_work is then
 # served, as reclaim would serve it).
 inject_on() {
-	local fn fpa=/sys/kernel/debug/fail_page_alloc range
+	local fn range wait=N
 
 	fn=$(refill_fn "$1")
 	range=$(sort /proc/kallsyms | awk -v fn="$fn" '
 		found { print "0x" start, "0x" $1; exit }
 		$3 == fn { start = $1; found = 1 }')
 	[ -n "$range" ] || return 1
-	echo N > $fpa/task-filter
-	if [ "$2" = atomic ]; then
-		echo Y > $fpa/ignore-gfp-wait
-	else
-		echo N > $fpa/ignore-gfp-wait
-	fi
-	echo N > $fpa/ignore-gfp-highmem
-	echo 0 > $fpa/min-order
-	echo 0 > $fpa/verbose
-	echo -1 > $fpa/times
-	echo 1 > $fpa/interval
-	echo 0 > $fpa/space
-	echo 32 > $fpa/stacktrace-depth
-	echo "${range% *}" > $fpa/require-start
-	echo "${range#* }" > $fpa/require-end
-	echo 100 > $fpa/probability
+	[ "$2" = atomic ] && wait=Y
+	fpa_set task-filter=N ignore-gfp-wait=$wait ignore-gfp-highmem=N \
+		stacktrace-depth=32 require-start="${range% *}" \
+		require-end="${range#* }" min-order=0 verbose=0 times=-1 \
+		interval=1 space=0 probability=100
 }
 
 inject_off() {
-	local fpa=/sys/kernel/debug/fail_page_alloc
-
-	echo 0 > $fpa/probability
-	echo 0 > $fpa/require-start
-	echo 0 > $fpa/require-end
+	fpa_set probability=0 require-start=0 require-end=0
 }
 
 # pressure_load CASE: labyrinth_pressure, for CASE; lab-netrx runs it.

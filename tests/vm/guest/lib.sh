@@ -86,16 +86,16 @@ need_module() {
 # that may use highmem are spared: the task's own page faults ask for them,
 # and a fault that cannot get a page is retried for ever.
 fpa_fail_tasks() {
-	fpa=/sys/kernel/debug/fail_page_alloc
-	echo Y > $fpa/task-filter
-	echo N > $fpa/ignore-gfp-wait
-	echo Y > $fpa/ignore-gfp-highmem
-	echo 0 > $fpa/min-order
-	echo 0 > $fpa/verbose
-	echo -1 > $fpa/times
-	echo 1 > $fpa/interval
-	echo "${2:-0}" > $fpa/space
-	echo "$1" > $fpa/probability
+	fpa_set task-filter=Y ignore-gfp-wait=N ignore-gfp-highmem=Y \
+		min-order=0 verbose=0 times=-1 interval=1 space="${2:-0}" \
+		probability="$1"
+}
+
+# fpa_set KNOB=VALUE...: write fail_page_alloc's debugfs knobs, in order.
+fpa_set() {
+	for kv in "$@"; do
+		echo "${kv#*=}" > "/sys/kernel/debug/fail_page_alloc/${kv%%=*}"
+	done
 }
 
 # Value of NAME in a "name value" file.
