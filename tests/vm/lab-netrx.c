@@ -13,15 +13,18 @@
  * is the number asked for).  gaps counts runs of missing frames,
  * sock_drops the frames this socket itself dropped (PACKET_STATISTICS).
  *
- * usage: lab-netrx IFACE ROUND COUNT RATE SIZE [PRESSURE]
+ * usage: lab-netrx IFACE ROUND COUNT RATE SIZE [PRESSURE [STALL_MS]]
  * Frames of SIZE bytes, COUNT of them at RATE per second.  With PRESSURE,
  * the debugfs directory of labyrinth_pressure: the pressure is started
  * first (PRESSURE/run), the round begins once the hog holds all it can get
  * (hog_full above zero, and a second more), and the pressure's counters
  * are appended to the line before it is stopped.  This process forks
  * nothing and is locked in memory meanwhile: an allocation of another
- * task that may not fail would take pages back from the hog.  Exits 0 once
- * the round ended or timed out, 2 on a setup error.
+ * task that may not fail would take pages back from the hog.  With
+ * STALL_MS, the receiver stops reading for that long once the first frame
+ * arrived, as a consumer that stalls: its socket queue (8 MiB) holds the
+ * frames, and their pages, meanwhile.  Exits 0 once the round ended or
+ * timed out, 2 on a setup error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -157,11 +160,12 @@ int main(int argc, char **argv)
 	unsigned char mac[ETH_ALEN], *seen, buf[65536];
 	struct ifreq ifr;
 	struct sockaddr_ll me = { .sll_family = AF_PACKET };
-	const char *pressure = argc == 7 ? argv[6] : NULL;
+	const char *pressure = argc >= 7 ? argv[6] : NULL;
+	unsigned int stall_ms = argc == 8 ? strtoul(argv[7], NULL, 0) : 0;
 	char pstats[1024] = "";
 
-	if (argc != 6 && argc != 7) {
-		fprintf(stderr, "usage: lab-netrx IFACE ROUND COUNT RATE SIZE [PRESSURE]\n");
+	if (argc < 6 || argc > 8) {
+		fprintf(stderr, "usage: lab-netrx IFACE ROUND COUNT RATE SIZE [PRESSURE [STALL_MS]]\n");
 		return 2;
 	}
 	round = strtoul(argv[2], NULL, 0);
@@ -242,6 +246,10 @@ int main(int argc, char **argv)
 				dups++;
 			else
 				received++;
+			if (stall_ms && received == 1) {
+				usleep(stall_ms * 1000);
+				t = now();
+			}
 			last = t;
 			break;
 		case KIND_END:

@@ -282,7 +282,8 @@ clients_report() {
 		watermark is what \`min_free_kbytes\` makes it.  The cases are
 		described in \`tests/vm/guest/clients.sh\`; the competitor takes
 		$(sed -n 's/^NET_RIVAL_RATE=${labnet_rival_rate:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") GFP_ATOMIC pages per second and holds each
-		$(sed -n 's/^NET_RIVAL_HOLD=${labnet_rival_hold:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms.  Where a frame is lost: "QEMU socket drops" are the
+		$(sed -n 's/^NET_RIVAL_HOLD=${labnet_rival_hold:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms; in the stall case the receiver stops reading for
+		$(sed -n 's/^NET_STALL_MS=${labnet_stall_ms:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms once the first frame arrived.  Where a frame is lost: "QEMU socket drops" are the
 		frames the host's kernel dropped at QEMU's socket (QEMU stops
 		reading while the NIC has no receive buffer), and are taken from
 		the sender's log when its end-of-round frame was lost too;

@@ -23,7 +23,10 @@
 #             and an hrtimer takes GFP_ATOMIC pages at a fixed rate and
 #             holds each a while: other atomic users competing for the
 #             headroom below the watermark;
-#   hog       the same without the competing atomic user.
+#   stall     free memory held at the min watermark, no competing user,
+#             and the receiver stops reading for a while (NET_STALL_MS)
+#             once the round started: its socket queue holds the frames'
+#             pages, which come from the same headroom.
 #
 # lab-netrx starts the pressure, asks the host's sender for a round of
 # numbered frames, counts them and stops the pressure.  Each round prints
@@ -42,6 +45,7 @@ NET_SIZE=${labnet_size:-3000}
 NET_PAGES=${labnet_pages:-1024}
 NET_RIVAL_RATE=${labnet_rival_rate:-4000}
 NET_RIVAL_HOLD=${labnet_rival_hold:-250}
+NET_STALL_MS=${labnet_stall_ms:-2000}
 
 # iface_of MAC: the interface with that address, or nothing.
 iface_of() {
@@ -123,7 +127,7 @@ pressure_load() {
 # net_round DRIVER NIC CASE ARM ROUND: one round; prints its LAB-NET line.
 # Whatever fails, the driver, labyrinth and min_free_kbytes are restored.
 net_round() {
-	local drv=$1 nic=$2 case=$3 arm=$4 round=$5 mod=stock if res rc=0
+	local drv=$1 nic=$2 case=$3 arm=$4 round=$5 mod=stock if res rc=0 stall
 	local minfree0 warn0 st drv_stats lab='' inuse line
 
 	minfree0=$(cat /proc/sys/vm/min_free_kbytes)
@@ -149,9 +153,11 @@ net_round() {
 			inject_off
 		else
 			pressure_load "$case" || rc=1
+			stall=0
+			[ "$case" = stall ] && stall=$NET_STALL_MS
 			res=$("$LAB_KO/lab-netrx" "$if" "$round" "$NET_COUNT" \
 				"$NET_RATE" "$NET_SIZE" \
-				/sys/kernel/debug/labyrinth_pressure) || rc=1
+				/sys/kernel/debug/labyrinth_pressure "$stall") || rc=1
 			rmmod labyrinth_pressure || rc=1
 		fi
 		st=/sys/class/net/$if/statistics
@@ -218,7 +224,7 @@ test_clients() {
 	inject=
 	[ -f /sys/kernel/debug/fail_page_alloc/require-start ] && inject=inject
 	rounds=1 cases=$inject
-	[ "$runs" = full ] && rounds=3 cases="$inject${inject:+ atomic} rival hog"
+	[ "$runs" = full ] && rounds=3 cases="$inject${inject:+ atomic} rival stall"
 	if [ -z "$cases" ]; then
 		skip net_rounds_ran "no fail_page_alloc stack filter for the short version"
 		return
