@@ -62,7 +62,8 @@
  * nested in another caller in NMI) is served by the NMI share only, a
  * small stack of pages (a quarter of pages_per_cpu, at most 8) that the
  * refill worker keeps full, and its puts wait for the worker.  The debug
- * parameter neither fills nor checks pages given back or taken in NMI.
+ * parameter neither fills nor checks pages given back, taken or handed on
+ * in NMI.
  *
  * Pages returned with labyrinth_put() are cleared by the worker before they
  * are handed out again whenever the kernel runs with init_on_alloc or
@@ -107,9 +108,10 @@
  * labyrinth_hand_on() on it when labyrinth serves it.  The page is then
  * its holders' as if it came from alloc_page(): its last holder frees it,
  * and labyrinth counts it in handed_on, not as a page in use, and (with
- * debug on) not as an outstanding one.  A page freed without either call
- * is not lost to the system, but stays "in use" in the counters and, with
- * debug on, is reported at unload as never given back.
+ * debug on) not as an outstanding one; with debug on, a page it did not
+ * hand out, or one handed on twice, is refused and reported.  A page freed
+ * without either call is not lost to the system, but stays "in use" in the
+ * counters and, with debug on, is reported at unload as never given back.
  *
  * A write to a page after labyrinth_put() is a KASAN report on generic
  * KASAN kernels (pooled pages are poisoned; the software and hardware

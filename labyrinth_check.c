@@ -86,18 +86,19 @@ void lab_report_put(const char *why, enum lab_refusal what, struct page *page,
 }
 
 /**
- * lab_report_hand_on() - report a labyrinth_hand_on() of a page nobody
- *	holds, once per call site
+ * lab_report_hand_on() - report a refused labyrinth_hand_on(), once per
+ *	call site
+ * @why: what the page is: "a page nobody holds", ...
  * @page: the page
  * @ip: the caller of labyrinth_hand_on()
  *
  * Context: Any context.
  */
-void lab_report_hand_on(struct page *page, unsigned long ip)
+void lab_report_hand_on(const char *why, struct page *page, unsigned long ip)
 {
 	if (first_report(ip))
-		pr_warn_ratelimited("labyrinth_hand_on() of a page nobody holds (pfn %#lx) by %pS ignored\n",
-				    page_to_pfn(page), (void *)ip);
+		pr_warn_ratelimited("labyrinth_hand_on() of %s (pfn %#lx) by %pS ignored\n",
+				    why, page_to_pfn(page), (void *)ip);
 }
 
 /* A page labyrinth may not own: what it is, or NULL. */
@@ -243,13 +244,13 @@ static void out_add(unsigned long pfn, unsigned long ip)
  * Forget @pfn, moving back the entries of its probe run that the hole
  * would cut off from their slot.  lab_out_lock held.
  */
-static void out_del(unsigned long pfn)
+static bool out_del(unsigned long pfn)
 {
 	unsigned long i = out_slot(pfn), j, home, n;
 
 	for (n = 0; lab_out[i].pfn != pfn; n++, i = out_next(i))
 		if (!lab_out[i].pfn || n == (1UL << lab_out_bits))
-			return;
+			return false;
 	for (j = out_next(i); lab_out[j].pfn; j = out_next(j)) {
 		home = out_slot(lab_out[j].pfn);
 		/* Keep j where it is if its home lies cyclically in (i, j]. */
@@ -259,6 +260,7 @@ static void out_del(unsigned long pfn)
 		i = j;
 	}
 	lab_out[i].pfn = 0;
+	return true;
 }
 
 /**
@@ -322,14 +324,17 @@ static void track(struct page *page, unsigned long ip)
  * @page: the page
  *
  * Context: Any context but NMI.  Debug on.
+ * Return: whether the table listed @page.
  */
-void lab_debug_untrack(struct page *page)
+bool lab_debug_untrack(struct page *page)
 {
 	unsigned long flags;
+	bool found;
 
 	raw_spin_lock_irqsave(&lab_out_lock, flags);
-	out_del(page_to_pfn(page));
+	found = out_del(page_to_pfn(page));
 	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+	return found;
 }
 
 /**

@@ -204,6 +204,6 @@ const char *lab_put_refusal(struct page *page, int seen,
 			    enum lab_refusal *what);
 void lab_report_put(const char *why, enum lab_refusal what, struct page *page,
 		    unsigned long ip);
-void lab_report_hand_on(struct page *page, unsigned long ip);
+void lab_report_hand_on(const char *why, struct page *page, unsigned long ip);
 
 #endif /* _LABYRINTH_CHECK_H */

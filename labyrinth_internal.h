@@ -87,7 +87,7 @@ DECLARE_STATIC_KEY_FALSE(lab_debug_key);
 
 int lab_debug_enable(bool on, unsigned long pages);
 void lab_debug_put(struct page *page, unsigned long ip);
-void lab_debug_untrack(struct page *page);
+bool lab_debug_untrack(struct page *page);
 void lab_debug_forget(struct page *page);
 bool lab_debug_check(struct page *page, unsigned long taker);
 bool lab_debug_get(struct page *page, unsigned long ip, bool pooled);

@@ -1295,9 +1295,12 @@ EXPORT_SYMBOL_GPL(labyrinth_put);
  * last of them frees it as any page (put_page(), page_frag_free(), the
  * network stack freeing a packet) and it never comes back to
  * labyrinth_put().  Counted in handed_on, which the in-use figure
- * subtracts; with debug on the page leaves the table of outstanding pages.
- * A page with no reference (pooled, or freed) is refused and reported
- * once per call site.
+ * subtracts.  A page with no reference (pooled, or freed) is refused and
+ * reported once per call site.  labyrinth cannot tell a page it never
+ * served, nor one handed on twice, from a good one, but with debug on:
+ * then the page leaves the table of outstanding pages, and one the table
+ * does not list is refused and reported (in NMI the table is not looked
+ * at).
  *
  * Context: Any context.
  */
@@ -1306,12 +1309,20 @@ void labyrinth_hand_on(struct page *page)
 	if (!page)
 		return;
 	if (unlikely(page_ref_count(page) <= 0)) {
-		lab_report_hand_on(page, _RET_IP_);
+		lab_report_hand_on("a page nobody holds", page, _RET_IP_);
+		return;
+	}
+	if (unlikely(in_nmi())) {
+		nmi_stat_inc(LAB_HANDED_ON);
+		return;
+	}
+	if (static_branch_unlikely(&lab_debug_key) &&
+	    !lab_debug_untrack(page)) {
+		lab_report_hand_on("a page not handed out, or already handed on",
+				   page, _RET_IP_);
 		return;
 	}
 	this_cpu_inc(lab_cpus->stat[LAB_HANDED_ON]);
-	if (static_branch_unlikely(&lab_debug_key) && !in_nmi())
-		lab_debug_untrack(page);
 }
 EXPORT_SYMBOL_GPL(labyrinth_hand_on);
 
@@ -1988,7 +1999,8 @@ void lab_reserve_exit(void)
 		drain(c);
 		allocated += atomic_long_read(&c->allocated);
 		released += atomic_long_read(&c->released);
-		handed_on += c->stat[LAB_HANDED_ON];
+		handed_on += c->stat[LAB_HANDED_ON] +
+			     c->nmi_stat[LAB_HANDED_ON];
 	}
 	if (allocated > released + handed_on)
 		pr_warn("%ld pages taken from the reserve were not returned to it (still held, or freed elsewhere)\n",

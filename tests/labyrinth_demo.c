@@ -105,7 +105,8 @@ static ktime_t demo_period;
 static ktime_t demo_deadline;
 static bool demo_running;
 static struct dentry *demo_debugfs;
-static struct lab_test_hoard demo_hoard;	/* to starve the allocator */
+/* Pages taken to starve the allocator. */
+static struct lab_test_hoard demo_hoard = LAB_TEST_HOARD_INIT(demo_hoard);
 static struct shrinker *demo_shrinker;
 static DECLARE_COMPLETION(demo_done);
 
@@ -352,7 +353,6 @@ static void starve_allocator(void)
 {
 	unsigned long n;
 
-	lab_test_hoard_init(&demo_hoard);
 	n = hoard(GFP_KERNEL | __GFP_NORETRY);
 	n += hoard(GFP_ATOMIC);
 	demo_shrinker = lab_shrinker_create("labyrinth_demo", hoard_count,

@@ -1701,7 +1701,8 @@ static long pages_in_use(void)
 /*
  * A page handed on and then freed by its last holder, as the network stack
  * frees a receive buffer, is counted once in handed_on and is no longer in
- * use; with debug on it leaves the table of outstanding pages.
+ * use; with debug on it leaves the table of outstanding pages, and handing
+ * it on again is refused.
  */
 static void handed_on_page_freed_by_holder_is_not_in_use(struct kunit *test)
 {
@@ -1716,6 +1717,8 @@ static void handed_on_page_freed_by_holder_is_not_in_use(struct kunit *test)
 	pin(t);
 	page = labyrinth_get();
 	lab_reserve_snapshot(t->cpu, &t->before);
+	labyrinth_hand_on(page);
+	/* Debug on: a second time is refused. */
 	labyrinth_hand_on(page);
 	lab_reserve_snapshot(t->cpu, &t->after);
 	unpin();

@@ -76,7 +76,7 @@ module_param_cb(compete_hold_ms, &hold_ops, &pressure_hold_ms, 0444);
 MODULE_PARM_DESC(compete_hold_ms,
 		 "How long the competing user holds each page (1-10000 ms, default 100)");
 
-static struct lab_test_hoard hog;
+static struct lab_test_hoard hog = LAB_TEST_HOARD_INIT(hog);
 static unsigned long hog_max, hog_full;
 static unsigned long hog_resume;	/* jiffies: no taking before */
 static struct task_struct *hog_task;
@@ -141,7 +141,9 @@ static enum hrtimer_restart rival_fn(struct hrtimer *timer)
 		__free_page(page);
 		rival_held--;
 	}
-	rival_credit += pressure_rate;
+	/* A late tick takes the pages of the ticks it stands for. */
+	rival_credit += pressure_rate *
+			hrtimer_forward_now(timer, ns_to_ktime(TICK_NS));
 	for (; rival_credit >= MSEC_PER_SEC; rival_credit -= MSEC_PER_SEC) {
 		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
 		if (!page) {
@@ -153,7 +155,6 @@ static enum hrtimer_restart rival_fn(struct hrtimer *timer)
 		rival_held++;
 		rival_taken++;
 	}
-	hrtimer_forward_now(timer, ns_to_ktime(TICK_NS));
 	return HRTIMER_RESTART;
 }
 
@@ -177,7 +178,6 @@ DEFINE_SHOW_ATTRIBUTE(stats);
 /* Start the hog and the competitor, counters from zero. */
 static int pressure_start(void)
 {
-	lab_test_hoard_init(&hog);
 	hog_max = 0;
 	hog_full = 0;
 	rival_held = 0;
@@ -188,11 +188,17 @@ static int pressure_start(void)
 	if (pressure_hog) {
 		hog_shrinker = lab_shrinker_create(KBUILD_MODNAME, hog_count,
 						   hog_scan);
+		/* Without it the hog would wake the OOM killer. */
+		if (!hog_shrinker)
+			return -ENOMEM;
 		hog_task = kthread_run(hog_fn, NULL, "lab_pressure");
 		if (IS_ERR(hog_task)) {
+			int err = PTR_ERR(hog_task);
+
+			hog_task = NULL;
 			lab_shrinker_destroy(hog_shrinker);
 			hog_shrinker = NULL;
-			return PTR_ERR(hog_task);
+			return err;
 		}
 	}
 	if (pressure_rate) {

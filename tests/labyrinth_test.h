@@ -76,6 +76,7 @@ static inline struct page *lab_test_atomic_page(void)
  * @held: pages on @pages
  * @yielded: pages given back to reclaim so far
  *
+ * Defined with LAB_TEST_HOARD_INIT().
  * Reclaim may take pages back (through a shrinker whose callbacks call
  * lab_test_hoard_count() and lab_test_hoard_scan()) only for allocations
  * that would otherwise wake the OOM killer (a fork's kernel stack, say):
@@ -91,12 +92,9 @@ struct lab_test_hoard {
 	unsigned long yielded;
 };
 
-static inline void lab_test_hoard_init(struct lab_test_hoard *h)
-{
-	INIT_LIST_HEAD(&h->pages);
-	spin_lock_init(&h->lock);
-	h->held = 0;
-	h->yielded = 0;
+#define LAB_TEST_HOARD_INIT(name) {				\
+	.pages = LIST_HEAD_INIT((name).pages),			\
+	.lock = __SPIN_LOCK_UNLOCKED((name).lock),		\
 }
 
 /* Keep @page in @h.  Return: the pages @h holds now.  Process context. */
@@ -152,11 +150,15 @@ static inline unsigned long lab_test_hoard_scan(struct lab_test_hoard *h,
 	return freed ?: SHRINK_STOP;
 }
 
-/* Give back every page @h holds.  Its shrinker is gone; process context. */
+/*
+ * Give back every page @h holds and start its counts afresh.  Its shrinker
+ * is gone; process context.
+ */
 static inline void lab_test_hoard_release(struct lab_test_hoard *h)
 {
 	lab_test_free_list(&h->pages);
 	h->held = 0;
+	h->yielded = 0;
 }
 
 #endif /* _LABYRINTH_TEST_H */

@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 {
 	unsigned int round, count, rate, size, sent, host_drops = 0, seq;
 	unsigned long received = 0, dups = 0, gaps = 0, i;
-	double start, deadline, next_req, last;
+	double start, deadline, next_req, first = 0, last;
 	struct tpacket_stats st;
 	socklen_t len = sizeof(st);
 	int fd, ifindex, end = 0, asked = 0, bufsz = 8 << 20;
@@ -218,8 +218,11 @@ int main(int argc, char **argv)
 		struct lab_frame *f;
 		ssize_t n;
 
-		/* Past the round's end, three seconds without a frame end it. */
-		if (t > deadline || (t > start + (double)count / rate + 3 &&
+		/*
+		 * Three seconds without a frame end a round that started, once
+		 * its frames should all have come.
+		 */
+		if (t > deadline || (received && t > first + (double)count / rate + 3 &&
 				     t > last + 3))
 			break;
 		/* Ask until the round starts; a lost request is asked again. */
@@ -242,10 +245,13 @@ int main(int argc, char **argv)
 			seq = ntohl(f->a);
 			if (seq >= count)
 				break;
-			if (seen[seq]++)
+			if (seen[seq]) {
 				dups++;
-			else
-				received++;
+				break;
+			}
+			seen[seq] = 1;
+			if (!received++)
+				first = t;
 			if (stall_ms && received == 1) {
 				usleep(stall_ms * 1000);
 				t = now();

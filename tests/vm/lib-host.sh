@@ -358,11 +358,11 @@ judge() {
 }
 
 # alloc_warnings: the console without the page allocator's warnings of
-# failed order-0 GFP_ATOMIC allocations (warn_alloc(): the failure line,
-# the stack, the memory summary up to its "pages reserved" line), which a
-# stock driver under the clients experiment's pressure prints by design.
+# failed allocations (warn_alloc(): the failure line, the stack, the memory
+# summary up to its "pages reserved" line), which the clients experiment's
+# pressure makes the stock drivers and the network stack print by design.
 alloc_warnings() {
-	awk '/page allocation failure: order:0, mode:0x[0-9a-f]+\(GFP_ATOMIC\)/ { skip = 1 }
+	awk '/page allocation failure: order:[0-9]+, mode:0x[0-9a-f]+\(/ { skip = 1 }
 	     !skip { print }
 	     skip && / pages reserved$/ { skip = 0 }'
 }

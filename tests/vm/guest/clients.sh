@@ -31,9 +31,10 @@
 # lab-netrx starts the pressure, asks the host's sender for a round of
 # numbered frames, counts them and stops the pressure.  Each round prints
 # one LAB-NET line (console and results port) that the host turns into
-# reports/clients.md.  Every page labyrinth served must be freed by the
-# stack once the driver is unloaded; the short version also checks that
-# the injection made the stock driver lose frames and labyrinth's not.
+# reports/clients.md.  Every page labyrinth served must have been handed
+# on (none in use, the unload line balanced); the short version also
+# checks that the injection made the stock driver lose frames and
+# labyrinth's not.
 #
 # Kernel command line: labnet=short (make check: one round of each arm,
 # case inject only) or full (make clients: three rounds, every case).
@@ -140,6 +141,9 @@ net_round() {
 		echo $((minfree0 + NET_PAGES * $(nproc) * 4)) > /proc/sys/vm/min_free_kbytes
 		;;
 	esac
+	# A round's warnings are counted in a log emptied before it: a
+	# warning and its memory summary are some fifty lines.
+	dmesg -c > /dev/null
 	if net_load "$drv" "$mod"; then
 		if=$(iface_of "$nic")
 		ip link set dev "$if" mtu 9000 up
@@ -179,6 +183,8 @@ net_round() {
 		fi
 		[ "$arm" = labyrinth ] &&
 			lab="lab_served=$(labstat served_local) lab_stolen=$(labstat stolen) lab_fallback=$(labstat fallback) lab_failed=$(labstat failed) handed_on=$(labstat handed_on)"
+		# A round lab-netrx could not run is in the report as one.
+		[ -n "$res" ] || res="round=$round error=1"
 		line="LAB-NET kernel=$(uname -r) driver=$drv nic=$nic case=$case arm=$arm ${res#netrx } rx_packets=$(cat "$st/rx_packets") rx_dropped=$(cat "$st/rx_dropped") $drv_stats warnings=$(($(alloc_warnings) - warn0)) min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes) $lab"
 		echo "$line"
 		echo "$line" > "$LAB_RESULTS"
@@ -190,7 +196,10 @@ net_round() {
 	fi
 	echo "$minfree0" > /proc/sys/vm/min_free_kbytes
 	if [ "$arm" = labyrinth ]; then
-		# Every page the driver took was handed on and freed with it.
+		# Every page the driver took from labyrinth was handed on: none
+		# is left in use once the workers are done (a write of
+		# pages_per_cpu waits for them), and the unload line balances.
+		param pages_per_cpu > /sys/module/labyrinth/parameters/pages_per_cpu
 		inuse=$(labstat pages_in_use)
 		dmesg -c > /dev/null
 		rmmod labyrinth || rc=1
