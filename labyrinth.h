@@ -109,7 +109,8 @@
  * its holders' as if it came from alloc_page(): its last holder frees it,
  * and labyrinth counts it in handed_on, not as a page in use, and (with
  * debug on) not as an outstanding one; with debug on, a page it did not
- * hand out, or one handed on twice, is refused and reported.  A page freed
+ * hand out while debug was on, or one handed on twice, is refused and
+ * reported.  A page freed
  * without either call is not lost to the system, but stays "in use" in the
  * counters and, with debug on, is reported at unload as never given back.
  *
