@@ -66,7 +66,12 @@ alloc_warnings() {
 	dmesg | grep -c 'page allocation failure' || true
 }
 
+# The probe's event is enabled for its hit count, with task names off:
+# recording them patches the scheduler's tracepoints, and on Debian's 6.1
+# under emulation text_poke_bp() then waited for ever for a CPU held in
+# one of them.
 refill_probe_on() {
+	echo 0 > /sys/kernel/tracing/options/record-cmd
 	echo 'p:labnet/refill virtio_net:refill_work' >> /sys/kernel/tracing/kprobe_events &&
 		echo 1 > /sys/kernel/tracing/events/labnet/refill/enable
 }
