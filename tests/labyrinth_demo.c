@@ -106,7 +106,7 @@ static ktime_t demo_deadline;
 static bool demo_running;
 static struct dentry *demo_debugfs;
 /* Pages taken to starve the allocator. */
-static struct lab_test_hoard demo_hoard = LAB_TEST_HOARD_INIT(demo_hoard);
+static struct lab_test_hoard demo_hoard;
 static struct shrinker *demo_shrinker;
 static DECLARE_COMPLETION(demo_done);
 
@@ -488,6 +488,7 @@ static int __init demo_init(void)
 	if (!demo_cpus)
 		return -ENOMEM;
 	init_cpus();
+	lab_test_hoard_init(&demo_hoard);
 
 	/* debugfs failures are not fatal and need no checking */
 	demo_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);

@@ -76,7 +76,7 @@ module_param_cb(compete_hold_ms, &hold_ops, &pressure_hold_ms, 0444);
 MODULE_PARM_DESC(compete_hold_ms,
 		 "How long the competing user holds each page (1-10000 ms, default 100)");
 
-static struct lab_test_hoard hog = LAB_TEST_HOARD_INIT(hog);
+static struct lab_test_hoard hog;
 static unsigned long hog_max, hog_full;
 static unsigned long hog_resume;	/* jiffies: no taking before */
 static struct task_struct *hog_task;
@@ -258,6 +258,7 @@ static const struct file_operations run_fops = {
 
 static int __init pressure_init(void)
 {
+	lab_test_hoard_init(&hog);
 	pressure_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("stats", 0400, pressure_debugfs, NULL, &stats_fops);
 	debugfs_create_file("run", 0200, pressure_debugfs, NULL, &run_fops);

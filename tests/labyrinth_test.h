@@ -76,7 +76,7 @@ static inline struct page *lab_test_atomic_page(void)
  * @held: pages on @pages
  * @yielded: pages given back to reclaim so far
  *
- * Defined with LAB_TEST_HOARD_INIT().
+ * Set up with lab_test_hoard_init().
  * Reclaim may take pages back (through a shrinker whose callbacks call
  * lab_test_hoard_count() and lab_test_hoard_scan()) only for allocations
  * that would otherwise wake the OOM killer (a fork's kernel stack, say):
@@ -87,14 +87,18 @@ static inline struct page *lab_test_atomic_page(void)
  */
 struct lab_test_hoard {
 	struct list_head pages;
-	spinlock_t lock;
+	spinlock_t lock;	/* pages, held, yielded */
 	unsigned long held;
 	unsigned long yielded;
 };
 
-#define LAB_TEST_HOARD_INIT(name) {				\
-	.pages = LIST_HEAD_INIT((name).pages),			\
-	.lock = __SPIN_LOCK_UNLOCKED((name).lock),		\
+/* Before first use, in the module's init. */
+static inline void lab_test_hoard_init(struct lab_test_hoard *h)
+{
+	INIT_LIST_HEAD(&h->pages);
+	spin_lock_init(&h->lock);
+	h->held = 0;
+	h->yielded = 0;
 }
 
 /* Keep @page in @h.  Return: the pages @h holds now.  Process context. */

@@ -93,7 +93,9 @@ static void read_stats(const char *dir, char *out, size_t size)
 	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 	if (fd >= 0)
 		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
 	snprintf(out, size, "%s", buf);
 	for (; *out; out++)
 		if (*out == ' ')
@@ -165,7 +167,8 @@ int main(int argc, char **argv)
 	char pstats[1024] = "";
 
 	if (argc < 6 || argc > 8) {
-		fprintf(stderr, "usage: lab-netrx IFACE ROUND COUNT RATE SIZE [PRESSURE [STALL_MS]]\n");
+		fprintf(stderr, "usage: lab-netrx IFACE ROUND COUNT RATE SIZE %s\n",
+			"[PRESSURE [STALL_MS]]");
 		return 2;
 	}
 	round = strtoul(argv[2], NULL, 0);
@@ -222,8 +225,9 @@ int main(int argc, char **argv)
 		 * Three seconds without a frame end a round that started, once
 		 * its frames should all have come.
 		 */
-		if (t > deadline || (received && t > first + (double)count / rate + 3 &&
-				     t > last + 3))
+		if (t > deadline ||
+		    (received && t > first + (double)count / rate + 3 &&
+		     t > last + 3))
 			break;
 		/* Ask until the round starts; a lost request is asked again. */
 		if (!received && !end && t >= next_req) {
