@@ -3,7 +3,7 @@
 #
 # Count the results of one KTAP document as kunit.py parsed it.
 #
-# usage: ktap-count.py JSON SUMMARY EXPECTED_SKIPS
+# usage: ktap-count.py JSON SUMMARY EXPECTED_SKIPS KTAP
 #
 # JSON is kunit.py parse --json's output, SUMMARY its text output.  A test
 # case that passed counts as passed; one that failed or crashed as failed;
@@ -11,7 +11,8 @@
 # EXPECTED_SKIPS (empty: none expected), and as failed otherwise.  Parser
 # errors (a missing plan line, a missing result, no test at all) fail too.
 # Prints "passed failed skipped" on the first line, then one line for
-# every failure.
+# every failure, followed by the lines the KTAP document gives for that
+# case (an expectation's file, line and values), indented.
 import json
 import re
 import sys
@@ -24,11 +25,28 @@ def cases(group, prefix):
         yield from cases(sub, prefix + sub['name'] + '.')
 
 
+def diagnostics(ktap, name):
+    """The lines a case printed before its 'not ok' line."""
+    case = name.rsplit('.', 1)[-1]
+    lines = []
+    for line in ktap:
+        text = line.strip()
+        if re.match(r'(not )?ok \d+ ', text) or text.startswith('# Subtest'):
+            if re.match(r'not ok \d+ ' + re.escape(case) + r'(\s|$)', text):
+                return lines[-12:]
+            lines = []
+        elif text and not re.match(r'(KTAP version|\d+\.\.\d+)', text):
+            lines.append(text)
+    return []
+
+
 def main():
     with open(sys.argv[1]) as f:
         root = json.load(f)
     with open(sys.argv[2]) as f:
         summary = f.read()
+    with open(sys.argv[4], errors='replace') as f:
+        ktap = f.read().splitlines()
     expected = re.compile(sys.argv[3]) if sys.argv[3] else None
     passed = failed = skipped = 0
     why = []
@@ -41,6 +59,7 @@ def main():
             failed += 1
             why.append(f'{name}: {status}' +
                        (' (not an expected skip here)' if status == 'SKIP' else ''))
+            why.extend('    ' + line for line in diagnostics(ktap, name))
     m = re.search(r'errors: (\d+)', summary)
     if m and int(m.group(1)):
         failed += 1

@@ -300,13 +300,17 @@ judge_ktap() {
 		not_ok "$label: kunit.py parses ${doc##*/}"
 		return
 	fi
-	counts=$(python3 "$vm/ktap-count.py" "$doc.json" "$doc.kunit" "$skips")
+	counts=$(python3 "$vm/ktap-count.py" "$doc.json" "$doc.kunit" "$skips" "$doc")
 	read -r p f s <<< "$(head -n 1 <<< "$counts")"
 	passed=$((passed + p))
 	skipped=$((skipped + s))
 	failed=$((failed + f))
 	while IFS= read -r why; do
-		[ -n "$why" ] && printf '  FAIL %s: %s\n' "$label" "$why"
+		case $why in
+		'') ;;
+		' '*) printf '  %s\n' "$why" ;;
+		*) printf '  FAIL %s: %s\n' "$label" "$why" ;;
+		esac
 	done < <(tail -n +2 <<< "$counts")
 }
 
