@@ -35,8 +35,12 @@ INSTALL_MOD_DIR ?= extra
 INCLUDE_DIR = $(DESTDIR)$(PREFIX)/include/labyrinth
 SYMVERS_DIR = $(DESTDIR)$(PREFIX)/share/labyrinth/$(KVER)
 
-# make dkms-install: sources go to /usr/src/labyrinth-VERSION
-DKMS_SRC = /usr/src/labyrinth-$(VERSION)
+# make dkms-install: sources go to DKMS_SOURCETREE/labyrinth-VERSION;
+# DKMS_FLAGS are given to every dkms command (the tests point --dkmstree,
+# --sourcetree, --installtree and --kernelsourcedir at scratch trees).
+DKMS_SOURCETREE ?= /usr/src
+DKMS_SRC = $(DKMS_SOURCETREE)/labyrinth-$(VERSION)
+DKMS_FLAGS ?=
 DKMS_FILES = Makefile Kbuild dkms.conf labyrinth.h labyrinth_check.h \
 	     labyrinth_internal.h labyrinth_trace.h labyrinth_compat.h \
 	     labyrinth_main.c labyrinth_reserve.c labyrinth_check.c
@@ -60,12 +64,12 @@ dkms-install:
 	rm -rf $(DKMS_SRC)
 	install -d $(DKMS_SRC)
 	cp $(DKMS_FILES) $(DKMS_SRC)/
-	dkms add labyrinth/$(VERSION)
-	dkms build labyrinth/$(VERSION) -k $(KVER)
-	dkms install labyrinth/$(VERSION) -k $(KVER)
+	dkms add $(DKMS_FLAGS) labyrinth/$(VERSION)
+	dkms build $(DKMS_FLAGS) labyrinth/$(VERSION) -k $(KVER)
+	dkms install $(DKMS_FLAGS) labyrinth/$(VERSION) -k $(KVER)
 
 dkms-remove:
-	-dkms remove labyrinth/$(VERSION) --all
+	-dkms remove $(DKMS_FLAGS) labyrinth/$(VERSION) --all
 	rm -rf $(DKMS_SRC)
 
 lint:

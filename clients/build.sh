@@ -7,7 +7,8 @@
 #
 # VERSION is the Debian kernel source the drivers come from: 6.12
 # (linux-source-6.12, the test kernels' source) or 6.1 (linux-source-6.1 at
-# the version of the Debian kernel KDIR belongs to, downloaded into the
+# the version of the Debian kernel KDIR belongs to, DISTRO_DEBVER in the
+# environment or else the installed linux-image's, downloaded into the
 # cache with apt-get download: nothing is installed).  KDIR is the kernel
 # build tree, LABDIR a labyrinth tree built against it (its labyrinth.h and
 # Module.symvers).  The drivers' sources are unpacked alone into the cache,
@@ -43,7 +44,8 @@ case $version in
 6.1)
 	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' \
 		"$kdir/include/generated/utsrelease.h")
-	debver=$(dpkg-query -W -f='${Version}' "linux-image-$kver" 2>/dev/null) ||
+	debver=${DISTRO_DEBVER:-$(dpkg-query -W -f='${Version}' \
+		"linux-image-$kver" 2>/dev/null)} ||
 		die "no Debian package linux-image-$kver: which 6.1 source?"
 	dir=$cache/deb
 	tarball=$dir/linux-source-6.1-$debver.tar.xz

@@ -21,7 +21,9 @@
  *
  * Writing 1 to /sys/kernel/debug/labyrinth_pressure/run starts both (the
  * counters from zero), 0 stops them and gives every page back, as unload
- * does.  Counters are in .../stats.  The experiment's receiver starts and
+ * does.  Counters are in .../stats; free_low is the fewest free pages the
+ * hog saw once it held all it could get (sampled as it retries, about
+ * every millisecond).  The experiment's receiver starts and
  * stops the pressure itself, so that no other task allocates meanwhile: a
  * fork's kernel stack is an allocation that may not fail, and reclaim
  * would take it from the hog.
@@ -32,6 +34,7 @@
 #include <linux/jiffies.h>
 #include <linux/kstrtox.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -78,6 +81,7 @@ MODULE_PARM_DESC(compete_hold_ms,
 
 static struct lab_test_hoard hog;
 static unsigned long hog_max, hog_full;
+static unsigned long free_low;	/* the fewest free pages the hog saw */
 static unsigned long hog_resume;	/* jiffies: no taking before */
 static struct task_struct *hog_task;
 static struct shrinker *hog_shrinker;
@@ -92,6 +96,7 @@ static struct dentry *pressure_debugfs;
 
 static int hog_fn(void *unused)
 {
+	unsigned long free;
 	struct page *page;
 
 	while (!kthread_should_stop()) {
@@ -101,6 +106,9 @@ static int hog_fn(void *unused)
 		}
 		page = alloc_page(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN |
 				  __GFP_NOMEMALLOC);
+		free = global_zone_page_state(NR_FREE_PAGES);
+		if (hog_full && free < READ_ONCE(free_low))
+			WRITE_ONCE(free_low, free);
 		if (!page) {
 			WRITE_ONCE(hog_full, hog_full + 1);
 			usleep_range(500, 1000);
@@ -168,6 +176,8 @@ static int stats_show(struct seq_file *m, void *unused)
 	spin_unlock(&hog.lock);
 	seq_printf(m, "hog_held %lu\nhog_max %lu\nhog_yielded %lu\nhog_full %lu\n",
 		   held, READ_ONCE(hog_max), yielded, READ_ONCE(hog_full));
+	seq_printf(m, "free_low %lu\n",
+		   READ_ONCE(hog_full) ? READ_ONCE(free_low) : 0);
 	seq_printf(m, "rival_held %lu\nrival_taken %lu\nrival_failed %lu\n",
 		   READ_ONCE(rival_held), READ_ONCE(rival_taken),
 		   READ_ONCE(rival_failed));
@@ -180,6 +190,7 @@ static int pressure_start(void)
 {
 	hog_max = 0;
 	hog_full = 0;
+	free_low = ULONG_MAX;
 	rival_held = 0;
 	rival_taken = 0;
 	rival_failed = 0;

@@ -2,12 +2,12 @@
 #
 # Host side of the test VM, sourced by run.sh.
 
-PKGS_DEMO=(qemu-system-x86 busybox-static linux-image-amd64
-	   linux-headers-amd64 build-essential cpio kmod rsync python3
-	   linux-source-6.12 xz-utils)
+# The tools each command runs, installed if missing.  The kernels are not
+# among them: see distro_kernel and kernel.sh.
+PKGS_DEMO=(qemu-system-x86 busybox-static build-essential cpio kmod rsync
+	   python3 linux-source-6.12 xz-utils)
 PKGS_CHECK=("${PKGS_DEMO[@]}" bc bison flex libelf-dev libssl-dev ccache
-	    sparse dwarves dkms coccinelle ocaml-nox openssl
-	    linux-image-rt-amd64 linux-headers-rt-amd64)
+	    sparse dwarves dkms coccinelle ocaml-nox openssl)
 
 # Console lines that fail a run, whatever the tests said.
 REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|Invalid wait context|general protection|detected stalls?|self-detected stall|blocked for more than|soft lockup|workqueue lockup|ODEBUG|Bad page|Call Trace:'
@@ -52,22 +52,65 @@ kunit_tool() {
 	KUNIT_PY=$dir/tools/testing/kunit/kunit.py
 }
 
-# distro_kernel [rt]: the newest Debian amd64 kernel (or its PREEMPT_RT
-# twin) with headers.  Sets DISTRO_VER, DISTRO_KDIR, DISTRO_IMAGE.
+# distro_kernel [rt]: the Debian kernel that linux-image-amd64 (or its
+# PREEMPT_RT twin, linux-image-rt-amd64) depends on, with its headers,
+# unpacked under the cache with dpkg-deb -x: nothing is installed on the
+# host.  Sets DISTRO_VER (the release, 6.1.0-N-amd64), DISTRO_DEBVER (the
+# packages' version), DISTRO_KDIR (the headers' build tree), DISTRO_MODS
+# (its lib/modules/VER) and DISTRO_IMAGE.
 distro_kernel() {
-	local hdr ver pick='-rt-amd64$' what="Debian kernel"
+	local meta=linux-image-amd64 what="Debian kernel" ver debver root p
+	local pkgs debs=$cache/deb
 
-	[ "${1:-}" = rt ] && what="Debian PREEMPT_RT kernel"
-	hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null |
-	      if [ "${1:-}" = rt ]; then grep -E -- "$pick"; else grep -vE -- "$pick"; fi |
-	      sort -V | tail -n 1 || true)
-	[ -n "$hdr" ] || die "no headers of the $what installed"
-	ver=${hdr#/usr/src/linux-headers-}
+	if [ "${1:-}" = rt ]; then
+		meta=linux-image-rt-amd64 what="Debian PREEMPT_RT kernel"
+	fi
+	ver=$(debian_depends "$meta" 'linux-image-[0-9]')
+	ver=${ver#linux-image-}
+	[ -n "$ver" ] || die "no $meta in the package lists"
+	debver=$(apt-cache show --no-all-versions "linux-image-$ver" |
+		 sed -n 's/^Version: //p')
+	root=$cache/debian-kernel-$ver-$debver
+	if [ ! -f "$root/.unpacked" ]; then
+		say "unpacking $what $ver ($debver) under $root"
+		# The headers come in two parts, and need the kbuild tools.
+		pkgs=("linux-image-$ver" "linux-headers-$ver"
+		      $(debian_depends "linux-headers-$ver" 'linux-(headers|kbuild)-'))
+		mkdir -p "$debs"
+		(cd "$debs" && apt-get -qq download "${pkgs[@]/%/=$debver}") \
+			>> "$cache/apt.log" 2>&1 ||
+			die "apt-get download ${pkgs[*]} ($debver) failed (log: $cache/apt.log)"
+		rm -rf "$root"
+		for p in "${pkgs[@]}"; do
+			dpkg-deb -x "$debs/${p}_${debver}_"*.deb "$root" ||
+				die "dpkg-deb -x $p failed"
+		done
+		# The build tree includes its common part by absolute path.
+		sed -i "s|^include /usr/src/|include $root/usr/src/|" \
+			"$root/usr/src/linux-headers-$ver/Makefile"
+		touch "$root/.unpacked"
+	fi
 	DISTRO_VER=$ver
-	DISTRO_KDIR=/lib/modules/$ver/build
-	DISTRO_IMAGE=/boot/vmlinuz-$ver
-	[ -r "$DISTRO_IMAGE" ] || die "no readable $DISTRO_IMAGE"
-	say "$what $ver"
+	DISTRO_DEBVER=$debver
+	DISTRO_KDIR=$root/usr/src/linux-headers-$ver
+	DISTRO_MODS=$root/lib/modules/$ver
+	DISTRO_IMAGE=$root/boot/vmlinuz-$ver
+	[ -r "$DISTRO_IMAGE" ] || die "no $DISTRO_IMAGE in linux-image-$ver"
+	export DISTRO_DEBVER
+	say "$what $ver ($debver, unpacked in the cache)"
+}
+
+# debian_depends PACKAGE PATTERN: the packages PACKAGE depends on whose
+# names match PATTERN (an extended regular expression), from the package
+# lists, which are fetched once if they have none of it.
+debian_depends() {
+	local deps
+
+	deps=$(apt-cache depends "$1" 2>/dev/null) ||
+		{ apt-get update -qq >> "$cache/apt.log" 2>&1 &&
+		  deps=$(apt-cache depends "$1"); } ||
+		die "apt-cache depends $1 failed"
+	sed -n 's/^  Depends: //p' <<< "$deps" | grep -E "^($2)" || true
 }
 
 # build_modules NAME KDIR: labyrinth.ko and tests/*.ko in $build/NAME.
@@ -439,16 +482,18 @@ stress_table() {
 }
 
 # install_tests NAME: make install into a scratch root, then build a client
-# module against what it installed; make dkms-install for the Debian kernel,
-# keeping the module DKMS built for the guest to load.
+# module against what it installed; make dkms-install for the Debian kernel
+# into scratch DKMS trees (the host's DKMS, /usr/src and /lib/modules are
+# never touched), keeping the module DKMS built for the guest to load.
 install_tests() {
-	local dir=$build/$1 root
+	local dir=$build/$1 root scratch
 
 	say "make install and a client built against it; DKMS build"
 	root=$dir/root
 	rm -rf "$root" "$dir/client" "$dir/dkms"
-	if make -s -C "$dir/src" KVER="$DISTRO_VER" DESTDIR="$root" \
-		INSTALL_MOD_PATH="$root" install > "$dir/install.log" 2>&1 &&
+	if make -s -C "$dir/src" KVER="$DISTRO_VER" KDIR="$DISTRO_KDIR" \
+		DESTDIR="$root" INSTALL_MOD_PATH="$root" install \
+		> "$dir/install.log" 2>&1 &&
 	   [ -f "$root/lib/modules/$DISTRO_VER/extra/labyrinth.ko" ] &&
 	   [ -f "$root/usr/local/include/labyrinth/labyrinth.h" ] &&
 	   [ -f "$root/usr/local/share/labyrinth/$DISTRO_VER/Module.symvers" ]; then
@@ -473,23 +518,23 @@ install_tests() {
 		not_ok "$1: a client module builds against the installed header and symbols"
 	fi
 
-	make -s -C "$dir/src" dkms-remove > /dev/null 2>&1 || true
-	# run.sh's exit trap removes it again if the run is interrupted.
-	DKMS_TREE=$dir/src
-	if make -s -C "$dir/src" KVER="$DISTRO_VER" dkms-install > "$dir/dkms.log" 2>&1; then
+	# DKMS signs what it builds: with a key of its own, made here.
+	scratch=$dir/dkms-scratch
+	rm -rf "$scratch"
+	mkdir -p "$scratch/var" "$scratch/src" "$scratch/lib/$DISTRO_VER"
+	if sign_file=$(readlink -f "$DISTRO_KDIR/scripts")/sign-file \
+	   mok_signing_key=$scratch/mok.key mok_certificate=$scratch/mok.pub \
+	   make -s -C "$dir/src" KVER="$DISTRO_VER" \
+		DKMS_SOURCETREE="$scratch/src" DKMS_FLAGS="--dkmstree $scratch/var \
+		--sourcetree $scratch/src --installtree $scratch/lib \
+		--kernelsourcedir $DISTRO_KDIR --no-depmod" \
+		dkms-install > "$dir/dkms.log" 2>&1 &&
+	   [ -f "$scratch/lib/$DISTRO_VER/updates/dkms/labyrinth.ko" ]; then
 		mkdir -p "$dir/dkms"
-		cp "/lib/modules/$DISTRO_VER/updates/dkms/labyrinth.ko" "$dir/dkms/"
+		cp "$scratch/lib/$DISTRO_VER/updates/dkms/labyrinth.ko" "$dir/dkms/"
 		ok
 	else
 		cat "$dir/dkms.log"
 		not_ok "$1: dkms-install builds labyrinth.ko for $DISTRO_VER"
 	fi
-	dkms_cleanup
-}
-
-# Unregister what install_tests gave DKMS, if it did.
-dkms_cleanup() {
-	[ -n "${DKMS_TREE:-}" ] || return 0
-	make -s -C "$DKMS_TREE" dkms-remove > /dev/null 2>&1 || true
-	DKMS_TREE=
 }

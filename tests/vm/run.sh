@@ -65,7 +65,6 @@ if ! flock -n 9; then
 	say "waiting for the run that holds $cache/lock"
 	flock 9
 fi
-trap dkms_cleanup EXIT
 
 # Skips expected on the Debian kernel: no KUnit, no fault injection.
 DISTRO_SKIPS='^(kunit_suite|guarantee_run|load_fails_with_enomem_when_fill_fails|cpu_online_while_allocations_fail|unload_while_refill_backs_off|stress_fault_injection)$'
@@ -166,7 +165,7 @@ check)
 	# them: the control case needs fault injection.
 	net_modules net612 "$ntree" 6.12 "$ntree"
 	net_modules distro-net "$DISTRO_KDIR" 6.1 \
-		"/lib/modules/$DISTRO_VER/kernel" distro
+		"$DISTRO_MODS/kernel" distro
 	for name in test612 debug612 rt612 test73 net612 distro distro-rt; do
 		make_initramfs "$name"
 	done
@@ -264,7 +263,7 @@ clients)
 	build_modules net612 "$ntree"
 	build_modules distro "$DISTRO_KDIR"
 	net_modules net612 "$ntree" 6.12 "$ntree"
-	net_modules distro "$DISTRO_KDIR" 6.1 "/lib/modules/$DISTRO_VER/kernel"
+	net_modules distro "$DISTRO_KDIR" 6.1 "$DISTRO_MODS/kernel"
 	make_initramfs net612
 	make_initramfs distro
 	timeout_s=${LAB_TIMEOUT:-3600}

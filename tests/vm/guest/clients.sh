@@ -37,7 +37,11 @@
 # labyrinth's not.
 #
 # Kernel command line: labnet=short (make check: one round of each arm,
-# case inject only) or full (make clients: three rounds, every case).
+# case inject only) or full (make clients: three rounds, every case);
+# labnet_cases (a comma-separated list) and labnet_rounds narrow a run
+# down, labnet_count, labnet_rate, labnet_size, labnet_pages,
+# labnet_rival_rate, labnet_rival_hold and labnet_stall_ms change the
+# figures below.
 
 NET=$LAB_KO/net
 NET_COUNT=${labnet_count:-4000}
@@ -53,6 +57,11 @@ iface_of() {
 	for a in /sys/class/net/*/address; do
 		[ "$(cat "$a")" = "$1" ] && basename "$(dirname "$a")"
 	done
+}
+
+# wmark_min: the min watermarks of every zone, in pages.
+wmark_min() {
+	awk '$1 == "min" { n += $2 } END { print n }' /proc/zoneinfo
 }
 
 # The module NAME of ARM (stock or patched): insmod, once its dependencies
@@ -190,7 +199,7 @@ net_round() {
 			lab="lab_served=$(labstat served_local) lab_stolen=$(labstat stolen) lab_fallback=$(labstat fallback) lab_failed=$(labstat failed) handed_on=$(labstat handed_on)"
 		# A round lab-netrx could not run is in the report as one.
 		[ -n "$res" ] || res="round=$round error=1"
-		line="LAB-NET kernel=$(uname -r) driver=$drv nic=$nic case=$case arm=$arm ${res#netrx } rx_packets=$(cat "$st/rx_packets") rx_dropped=$(cat "$st/rx_dropped") $drv_stats warnings=$(($(alloc_warnings) - warn0)) min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes) $lab"
+		line="LAB-NET kernel=$(uname -r) driver=$drv nic=$nic case=$case arm=$arm ${res#netrx } rx_packets=$(cat "$st/rx_packets") rx_dropped=$(cat "$st/rx_dropped") $drv_stats warnings=$(($(alloc_warnings) - warn0)) min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes) wmark_min=$(wmark_min) $lab"
 		echo "$line"
 		echo "$line" > "$LAB_RESULTS"
 		echo "$line" >> /tmp/lab-net.lines
@@ -239,6 +248,8 @@ test_clients() {
 	[ -f /sys/kernel/debug/fail_page_alloc/require-start ] && inject=inject
 	rounds=1 cases=$inject
 	[ "$runs" = full ] && rounds=3 cases="$inject${inject:+ atomic} rival stall"
+	rounds=${labnet_rounds:-$rounds}
+	[ -z "${labnet_cases:-}" ] || cases=$(echo "$labnet_cases" | tr , " ")
 	if [ -z "$cases" ]; then
 		skip net_rounds_ran "no fail_page_alloc stack filter for the short version"
 		return
