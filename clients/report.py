@@ -113,10 +113,20 @@ def tables(rounds, out):
             out.append("")
             out.append("### %s: %s" % (case, what))
             out.append("")
+            first = rs[0]
+            setup = "Frames of %s bytes at %s a second; labyrinth's arm: %s pages per CPU" % (
+                first.get("frame_size", "?"), first.get("frame_rate", "?"), first.get("lab_pages", "?"))
+            if case == "rival":
+                setup += "; the competitor: %s pages a second, each held %s ms" % (
+                    first.get("rival_rate", "?"), first.get("rival_hold_ms", "?"))
+            elif case == "stall":
+                setup += "; the receiver stops reading for %s ms after the first frame" % first.get("stall_ms", "?")
+            out.append(setup + ".")
+            out.append("")
             out.append("Per round, median (min-max) over %d rounds." % n)
             out.append("")
-            out.append("| NIC | arm | frames sent | received | lost | QEMU socket drops | guest socket drops | interface rx_dropped | alloc failures (e1000) / refill_work runs (virtio) | pages from labyrinth | allocation warnings | pages the hog held | competitor's failed allocations |")
-            out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+            out.append("| NIC | arm | frames sent | received | lost | QEMU socket drops | guest socket drops | interface rx_dropped | alloc failures (e1000) / refill_work runs (virtio) | pages from labyrinth | allocation warnings | pages the hog held | pages the hog yielded to reclaim | fewest free pages seen (zones' min watermark) | competitor's failed allocations |")
+            out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
             for nic, name in NICS.items():
                 for arm in ARMS:
                     sel = [r for r in rs if r["nic"] == nic and r["arm"] == arm]
@@ -130,7 +140,10 @@ def tables(rounds, out):
                         lab = [num(r, "rx_labyrinth_pages") for r in sel]
                     hog = [num(r, "hog_max") for r in sel if "hog_max" in r]
                     rival = [num(r, "rival_failed") for r in sel if "rival_failed" in r]
-                    out.append("| %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    yielded = [num(r, "hog_yielded") for r in sel if "hog_yielded" in r]
+                    low = [num(r, "free_low") for r in sel if "free_low" in r]
+                    wmark = [num(r, "wmark_min") for r in sel if "wmark_min" in r]
+                    out.append("| %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                         name, arm,
                         spread([num(r, "sent") for r in sel]),
                         spread([num(r, "received") for r in sel]),
@@ -140,7 +153,9 @@ def tables(rounds, out):
                         spread([num(r, "rx_dropped") for r in sel]),
                         spread(fails), spread(lab),
                         spread([num(r, "warnings") for r in sel]),
-                        spread(hog), spread(rival)))
+                        spread(hog), spread(yielded),
+                        "%s (%s)" % (spread(low), spread(wmark)) if low else spread(low),
+                        spread(rival)))
             fromlog = [r for r in rs if r.get("end") == "log"]
             if fromlog:
                 out.append("")
@@ -229,6 +244,11 @@ def verdicts(rounds):
                 words += "; raising min_free_kbytes did as well as labyrinth or better"
             else:
                 words += "; labyrinth lost %d fewer frames than raising min_free_kbytes" % (mf[0] - lb[0])
+            if lb[0]:
+                sel = [r for r in rounds if r["kernel"] == k and r["case"] == case and r["arm"] == "labyrinth"]
+                words += ("; in labyrinth's arm the drivers still counted %d receive allocation failures that labyrinth does not cover (e1000's alloc_rx_buff_failed: the skb, or a page outside NAPI) and dropped %d frames whose page they had (virtio_net's rx drops: the skb)"
+                          % (sum(num(r, "alloc_rx_buff_failed") for r in sel),
+                             sum(num(r, "rx_queue_drops") for r in sel)))
             lines.append(words)
     return lines
 

@@ -48,9 +48,9 @@ NET_COUNT=${labnet_count:-4000}
 NET_RATE=${labnet_rate:-1000}
 NET_SIZE=${labnet_size:-3000}
 NET_PAGES=${labnet_pages:-1024}
-NET_RIVAL_RATE=${labnet_rival_rate:-4000}
+NET_RIVAL_RATE=${labnet_rival_rate:-16000}
 NET_RIVAL_HOLD=${labnet_rival_hold:-250}
-NET_STALL_MS=${labnet_stall_ms:-2000}
+NET_STALL_MS=${labnet_stall_ms:-4000}
 
 # iface_of MAC: the interface with that address, or nothing.
 iface_of() {
@@ -199,7 +199,7 @@ net_round() {
 			lab="lab_served=$(labstat served_local) lab_stolen=$(labstat stolen) lab_fallback=$(labstat fallback) lab_failed=$(labstat failed) handed_on=$(labstat handed_on)"
 		# A round lab-netrx could not run is in the report as one.
 		[ -n "$res" ] || res="round=$round error=1"
-		line="LAB-NET kernel=$(uname -r) driver=$drv nic=$nic case=$case arm=$arm ${res#netrx } rx_packets=$(cat "$st/rx_packets") rx_dropped=$(cat "$st/rx_dropped") $drv_stats warnings=$(($(alloc_warnings) - warn0)) min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes) wmark_min=$(wmark_min) $lab"
+		line="LAB-NET kernel=$(uname -r) driver=$drv nic=$nic case=$case arm=$arm ${res#netrx } rx_packets=$(cat "$st/rx_packets") rx_dropped=$(cat "$st/rx_dropped") $drv_stats warnings=$(($(alloc_warnings) - warn0)) min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes) wmark_min=$(wmark_min) frame_rate=$NET_RATE frame_size=$NET_SIZE lab_pages=$NET_PAGES rival_rate=$NET_RIVAL_RATE rival_hold_ms=$NET_RIVAL_HOLD stall_ms=$NET_STALL_MS $lab"
 		echo "$line"
 		echo "$line" > "$LAB_RESULTS"
 		echo "$line" >> /tmp/lab-net.lines
