@@ -19,8 +19,9 @@
 #                      the stock drivers and a raised min_free_kbytes, under
 #                      memory pressure (reports/clients.md)
 #   make check         lint, build both kernels, boot them, run every test
-#   make docs          copy the reports of demo, stress and bench (reports/)
-#                      into README.md; those three targets do it themselves
+#   make docs          copy the reports of demo, stress, bench and clients
+#                      (reports/) into README.md and docs/; those targets
+#                      do it themselves
 #   make clean
 
 KVER ?= $(shell uname -r)

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# The reports that make demo, make stress and make bench write to
-# reports/, sourced by run.sh.  Each holds what its command measured, as it
-# printed it, with where and when; tests/vm/docs.sh copies them into
-# README.md, which shows no figure that is not in one of them.
+# The reports that make demo, make stress, make bench and make clients
+# write to reports/, sourced by run.sh.  Each holds what its command
+# measured, as it printed it, with where and when; tests/vm/docs.sh copies
+# them into README.md and docs/, which show no figure that is not in one
+# of them.
 
 reports=$repo/reports
 
@@ -14,7 +15,7 @@ report_commit() {
 	rev=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null) ||
 		{ echo "no git checkout"; return 0; }
 	if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no -- \
-		. ':!reports' ':!README.md' 2>/dev/null)" ]; then
+		. ':!reports' ':!README.md' ':!docs' 2>/dev/null)" ]; then
 		echo "commit $rev with uncommitted changes"
 	else
 		echo "commit $rev"
@@ -27,7 +28,7 @@ report_header() {
 
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	qemu=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
-	echo "<!-- written by make $1; make docs copies it into README.md -->"
+	echo "<!-- written by make $1; make docs copies it into README.md or docs/ -->"
 	echo
 	echo "\`make $1\`, $(report_commit), $(date -u '+%Y-%m-%d %H:%M UTC');" \
 		"host: ${cpu:-unknown CPU}, $(nproc) cores; guest: QEMU $qemu" \
