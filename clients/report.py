@@ -253,6 +253,13 @@ def verdicts(rounds):
     return lines
 
 
+def fewest(t):
+    """The arm(s) that lost the fewest frames, in words."""
+    low = min(t[a][0] for a in ARMS)
+    arms = [a if a != "minfree" else "min_free_kbytes raised" for a in ARMS if t[a][0] == low]
+    return " and ".join(arms) + " lost the fewest"
+
+
 def summary(rounds):
     """One sentence per kernel: frames lost over all rounds of each case."""
     parts = []
@@ -261,8 +268,8 @@ def summary(rounds):
         for case in CASES:
             t = totals(rounds, k, case)
             if t["stock"][3]:
-                cases.append("%s %d / %d / %d of %d" % (case, t["stock"][0], t["minfree"][0],
-                                                         t["labyrinth"][0], t["stock"][1]))
+                cases.append("%s %d / %d / %d of %d (%s)" % (case, t["stock"][0], t["minfree"][0],
+                                                              t["labyrinth"][0], t["stock"][1], fewest(t)))
         parts.append("%s, frames lost over all rounds and NICs (stock / min_free_kbytes raised / labyrinth, of frames sent to each arm): %s"
                      % (kernel_name(k), "; ".join(cases)))
     return parts
@@ -310,10 +317,10 @@ def main():
     nopressure = [(k, c) for k in OrderedDict.fromkeys(r["kernel"] for r in rounds)
                   for c in CASES if totals(rounds, k, c)["stock"][3] and not totals(rounds, k, c)["stock"][0]]
     with open(outdir + "/clients-summary.md", "w") as f:
-        f.write("<!-- written by make clients; make docs copies it into README.md -->\n")
+        f.write("<!-- written by make clients; make docs copies it into README.md or docs/ -->\n")
         for p in summary(rounds):
             f.write("- %s.\n" % p)
-        f.write("\nMethod, every figure and where frames were lost: [reports/clients.md](reports/clients.md).\n")
+        f.write("\ninject and atomic fail only the drivers' receive page allocations (fail_page_alloc); rival and stall hold free memory at the min watermark, with a competing GFP_ATOMIC user or a stalled receiver. Method, every figure and where frames were lost: [reports/clients.md](reports/clients.md).\n")
     for k, c in nopressure:
         print("report.py: %s, case %s: the stock driver lost no frame: no pressure was applied" % (k, c), file=sys.stderr)
     return NO_PRESSURE if nopressure else 0
