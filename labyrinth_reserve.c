@@ -1140,10 +1140,12 @@ static noinline void put_refused(struct page *page, int seen,
  * Owner, interrupts off: keep @page if it is of this node and the pool has
  * room; say which.  A page of another node, or one the pool has no room
  * for, is given back to the page allocator by the caller (LAB_PUT_REMOTE,
- * LAB_PUT_FREED); where the allocator may not be called, a page without
- * room stays above capacity until the worker trims the pool.
+ * LAB_PUT_FREED); where the caller may not call the allocator (@may_free
+ * false, as allocator_allowed() said before interrupts went off), a page
+ * without room stays above capacity until the worker trims the pool.
  */
-static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
+static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page,
+				    bool may_free)
 {
 	unsigned int cap = capacity();
 
@@ -1159,7 +1161,7 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page)
 	}
 
 	if (unlikely(level_seen(c) >= cap) && !room_after_theft(c, cap)) {
-		if (allocator_allowed()) {
+		if (may_free) {
 			atomic_long_inc(&c->released);
 			return LAB_PUT_FREED;
 		}
@@ -1206,7 +1208,7 @@ static noinline void put_nmi(struct page *page)
 		return;
 	}
 	active_raise(c);
-	res = pool_page(c, page);
+	res = pool_page(c, page, false);
 	c->stat[res]++;
 	set_bounds(c);
 	active_lower(c);
@@ -1217,6 +1219,8 @@ static noinline void put_nmi(struct page *page)
 /* A put outside the fast path's bounds, traced or debugged; see get_slow(). */
 static noinline void put_slow(struct page *page, unsigned long ip)
 {
+	/* Asked with interrupts as the caller has them: on RT it matters. */
+	bool may_free = allocator_allowed();
 	enum lab_stat_item res;
 	unsigned long flags;
 	struct lab_cpu *c;
@@ -1224,7 +1228,7 @@ static noinline void put_slow(struct page *page, unsigned long ip)
 	if (static_branch_unlikely(&lab_debug_key))
 		lab_debug_put(page, ip);
 	c = pool_enter(&flags);
-	res = pool_page(c, page);
+	res = pool_page(c, page, may_free);
 	c->stat[res]++;
 	set_bounds(c);
 	trace_labyrinth_put(c->cpu, res, pool_level(c));
@@ -1405,6 +1409,19 @@ static unsigned int fill(struct lab_cpu *c, unsigned int want,
 
 		nr = min_t(unsigned int, want - done, LAB_FILL_CHUNK);
 		got = lab_alloc_pages_bulk_node(gfp, c->nid, nr, pages);
+		/*
+		 * The bulk allocator may stop short with memory to spare (on
+		 * PREEMPT_RT, when the per-CPU lists' lock is taken): ask for
+		 * the rest one page at a time before calling it a shortfall.
+		 */
+		for (i = 0; i < nr && got < nr; i++) {
+			if (pages[i])
+				continue;
+			pages[i] = alloc_pages_node(c->nid, gfp, 0);
+			if (!pages[i])
+				break;
+			got++;
+		}
 		atomic_long_add(got, &c->allocated);
 		for (i = 0, frozen = 0; i < nr; i++) {
 			if (!pages[i])
