@@ -8,8 +8,10 @@
 
 reports=$repo/reports
 
-# What was measured: the commit, and whether the tree had changes.
-report_commit() {
+# What was measured: the commit, and whether the tree had changes, as
+# they were when the run began (this file is sourced then, before any
+# build): a commit made while a long run goes on is not what it measured.
+report_commit_now() {
 	local rev
 
 	rev=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null) ||
@@ -20,6 +22,11 @@ report_commit() {
 	else
 		echo "commit $rev"
 	fi
+}
+REPORT_COMMIT=$(report_commit_now)
+
+report_commit() {
+	echo "$REPORT_COMMIT"
 }
 
 # report_header COMMAND: the first lines of a report.
