@@ -22,8 +22,8 @@
  * nothing and is locked in memory meanwhile: an allocation of another
  * task that may not fail would take pages back from the hog.  With
  * STALL_MS, the receiver stops reading for that long once the first frame
- * arrived, as a consumer that stalls: its socket queue (8 MiB) holds the
- * frames, and their pages, meanwhile.  Exits 0 once the round ended or
+ * arrived, as a consumer that stalls: its socket queue (64 MiB, room for
+ * over 10000 frames) holds the frames, and their pages, meanwhile.  Exits 0 once the round ended or
  * timed out, 2 on a setup error.
  */
 #include <arpa/inet.h>
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 	double start, deadline, next_req, first = 0, last;
 	struct tpacket_stats st;
 	socklen_t len = sizeof(st);
-	int fd, ifindex, end = 0, asked = 0, bufsz = 8 << 20;
+	int fd, ifindex, end = 0, asked = 0, bufsz = 32 << 20;
 	unsigned char mac[ETH_ALEN], *seen, buf[65536];
 	struct ifreq ifr;
 	struct sockaddr_ll me = { .sll_family = AF_PACKET };

@@ -287,7 +287,10 @@ clients_report() {
 		  allocator first and labyrinth only when that fails.
 
 		\`vm.watermark_boost_factor\` is 0 in the guest, so that the min
-		watermark is what \`min_free_kbytes\` makes it.  The cases are
+		watermark is what \`min_free_kbytes\` makes it, and
+		\`min_free_kbytes\` is $(sed -n 's/^NET_MIN_FREE=${labnet_min_free:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") in the stock and labyrinth arms on both
+		kernels (Debian's, with transparent huge pages, raises its own
+		about tenfold for them).  The cases are
 		described in \`tests/vm/guest/clients.sh\`; the competitor takes
 		$(sed -n 's/^NET_RIVAL_RATE=${labnet_rival_rate:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") GFP_ATOMIC pages per second and holds each
 		$(sed -n 's/^NET_RIVAL_HOLD=${labnet_rival_hold:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms; in the stall case the receiver stops reading for

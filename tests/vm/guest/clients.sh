@@ -40,8 +40,8 @@
 # case inject only) or full (make clients: three rounds, every case);
 # labnet_cases (a comma-separated list) and labnet_rounds narrow a run
 # down, labnet_count, labnet_rate, labnet_size, labnet_pages,
-# labnet_rival_rate, labnet_rival_hold and labnet_stall_ms change the
-# figures below.
+# labnet_rival_rate, labnet_rival_hold, labnet_stall_ms and
+# labnet_min_free (the stock min_free_kbytes) change the figures below.
 
 NET=$LAB_KO/net
 NET_COUNT=${labnet_count:-4000}
@@ -51,6 +51,7 @@ NET_PAGES=${labnet_pages:-1024}
 NET_RIVAL_RATE=${labnet_rival_rate:-16000}
 NET_RIVAL_HOLD=${labnet_rival_hold:-250}
 NET_STALL_MS=${labnet_stall_ms:-4000}
+NET_MIN_FREE=${labnet_min_free:-4096}
 
 # iface_of MAC: the interface with that address, or nothing.
 iface_of() {
@@ -238,6 +239,10 @@ test_clients() {
 	# The min watermark is what min_free_kbytes sets, not raised for a
 	# while after a fragmentation event: the arms compare like with like.
 	echo 0 > /proc/sys/vm/watermark_boost_factor
+	# The same min watermark on both kernels: Debian's, which has
+	# transparent huge pages, raises min_free_kbytes for them about
+	# tenfold, and its headroom would need another competitor.
+	echo "$NET_MIN_FREE" > /proc/sys/vm/min_free_kbytes
 	for m in $(cat "$NET/deps/order"); do
 		insmod "$NET/deps/$m.ko" || { fail net_deps_load "insmod $m"; return; }
 	done
