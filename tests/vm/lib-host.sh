@@ -445,12 +445,24 @@ expected_report() {
 # or if it was a benchmark (its figures would time the pause): the second
 # boot alone counts.  One that stalls again counts as it is.
 boot_and_judge() {
-	local p=$passed f=$failed s=$skipped dir=$build/$1 ext
+	local p=$passed f=$failed s=$skipped dir=$build/$1
 
 	boot "$@"
 	judge "$1" "$4" "${LAB_SKIPS:-}"
-	[ -s "$dir/$4.host-stalls" ] || return 0
-	[ "$failed" -gt "$f" ] || [ "$4" = bench ] || return 0
+	if [ -s "$dir/$4.host-stalls" ] &&
+	   { [ "$failed" -gt "$f" ] || [ "$4" = bench ]; }; then
+		boot_again "$@"
+	fi
+	[ "$failed" -eq "$f" ] ||
+		FAILED_BOOTS+=("$1: $dir/$4.console, $dir/$4.results, $dir/$4.reports")
+}
+
+# boot_again LABEL NAME IMAGE MODE: boot_and_judge's second boot, counted
+# instead of the first, which the host's own pause may have failed; the
+# counts go back to boot_and_judge's p, f and s.
+boot_again() {
+	local dir=$build/$1 ext
+
 	say "$1: the host did not run for $(paste -sd ' ' "$dir/$4.host-stalls" |
 		sed 's/) /), /g') during this boot; booting it again and counting that boot instead (the first one's files: $dir/*.stalled)"
 	for ext in console results reports host-stalls; do

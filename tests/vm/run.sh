@@ -34,24 +34,36 @@ skipped=0
 reruns=0
 
 say() { printf '==> %s\n' "$*"; }
-# Exit status 99: a failure already explained, which no caller repeats.
-die() { printf 'run.sh: %s\n' "$*" >&2; exit 99; }
+# Exit status 1: tests failed (verdict names the boots and their files);
+# 2: the harness itself failed (it says what, last).
+failed_run() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
 on_error() {
-	[ "$1" = 99 ] || printf 'run.sh: line %s: %s failed (exit %s)\n' \
-		"$2" "$3" "$1" >&2
-	exit 99
+	[ "$1" = 1 ] || [ "$1" = 2 ] ||
+		printf 'run.sh: line %s: %s failed (exit %s)\n' "$2" "$3" "$1" >&2
+	[ "$1" = 1 ] && exit 1
+	exit 2
 }
 trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
 
 ok() { passed=$((passed + 1)); }
 not_ok() { failed=$((failed + 1)); printf '  FAIL %s\n' "$*"; }
 
+FAILED_BOOTS=()
+
+# verdict: the counts; the boots that failed, with their files, last.
 verdict() {
+	local b
+
 	echo
 	[ "$reruns" -eq 0 ] ||
 		echo "$reruns boot(s) run again: the host stood still during the first (see above)"
 	echo "$passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
+	[ "$failed" -eq 0 ] && return 0
+	for b in "${FAILED_BOOTS[@]}"; do
+		echo "failed boot $b"
+	done
+	return 1
 }
 
 # shellcheck source=tests/vm/lib-host.sh
@@ -170,7 +182,7 @@ check)
 		make_initramfs "$name"
 	done
 	check_boots
-	verdict
+	verdict || exit 1
 	;;
 demo)
 	ensure_packages "${PKGS_DEMO[@]}"
@@ -184,7 +196,7 @@ demo)
 		demo_report > "$reports/demo.md"
 		"$vm/docs.sh"
 	else
-		die "no report written: the run failed"
+		failed_run "no report written: the run failed"
 	fi
 	;;
 lint)
@@ -228,7 +240,7 @@ bench)
 		bench_reports "$bench_boots"
 		"$vm/docs.sh"
 	else
-		die "no report written: the run failed"
+		failed_run "no report written: the run failed"
 	fi
 	;;
 stress)
@@ -251,7 +263,7 @@ stress)
 		stress_report > "$reports/stress.md"
 		"$vm/docs.sh"
 	else
-		die "no report written: the run failed"
+		failed_run "no report written: the run failed"
 	fi
 	;;
 clients)
@@ -289,9 +301,9 @@ clients)
 			die "clients/report.py failed"
 		"$vm/docs.sh"
 		[ "$pressure" = 0 ] ||
-			die "a case applied no pressure (reports/clients.md)"
+			failed_run "a case applied no pressure (reports/clients.md)"
 	else
-		die "no report written: the run failed"
+		failed_run "no report written: the run failed"
 	fi
 	;;
 shell)
