@@ -19,9 +19,10 @@
 #                      the stock drivers and a raised min_free_kbytes, under
 #                      memory pressure (reports/clients.md)
 #   make check         lint, build both kernels, boot them, run every test
-#   make docs          copy the reports of demo, stress, bench and clients
-#                      (reports/) into README.md and docs/; those targets
-#                      do it themselves
+#   make docs          take the reports that demo, stress, bench and clients
+#                      wrote to build/reports/ into reports/ (those of the
+#                      checkout's sources) and copy them into README.md
+#                      and docs/
 #   make clean
 
 KVER ?= $(shell uname -r)

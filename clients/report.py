@@ -317,7 +317,7 @@ def main():
     nopressure = [(k, c) for k in OrderedDict.fromkeys(r["kernel"] for r in rounds)
                   for c in CASES if totals(rounds, k, c)["stock"][3] and not totals(rounds, k, c)["stock"][0]]
     with open(outdir + "/clients-summary.md", "w") as f:
-        f.write("<!-- written by make clients; make docs copies it into README.md or docs/ -->\n")
+        f.write(out[0] + "\n")  # the header's first line: command and sources
         for p in summary(rounds):
             f.write("- %s.\n" % p)
         f.write("\ninject and atomic fail only the drivers' receive page allocations (fail_page_alloc); rival and stall hold free memory at the min watermark, with a competing GFP_ATOMIC user or a stalled receiver. Method, every figure and where frames were lost: [reports/clients.md](reports/clients.md).\n")

@@ -28,6 +28,32 @@ ensure_packages() {
 		{ tail -n 20 "$cache/apt.log"; die "apt-get install failed (log: $cache/apt.log)"; }
 }
 
+# host_state: what a run must leave as it found it: the kernel packages,
+# DKMS's modules, and every file under /lib/modules, /usr/src and
+# /var/lib/dkms with its size and modification time.
+host_state() {
+	dpkg-query -W -f='${Package} ${Version} ${Status}\n' \
+		'linux-image*' 'linux-headers*' 2>/dev/null | sort
+	if command -v dkms > /dev/null; then
+		echo "dkms status:"
+		dkms status 2>&1 | sort
+	fi
+	find /lib/modules /usr/src /var/lib/dkms -printf '%p %y %s %T@\n' \
+		2>/dev/null | sort
+}
+
+# host_unchanged BEFORE: a test that the host's kernels, modules and
+# DKMS state are what host_state wrote to BEFORE.
+host_unchanged() {
+	host_state > "$1.after"
+	if diff -u "$1" "$1.after" > "$1.diff"; then
+		ok
+	else
+		head -n 20 "$1.diff" | sed 's/^/    /'
+		not_ok "host: kernel packages, /lib/modules, /usr/src and DKMS as the run found them (difference: $1.diff)"
+	fi
+}
+
 # kunit.py of the 6.12 sources, which parses every KTAP document: from a
 # test kernel's tree when there is one, else unpacked alone from Debian's
 # tarball (make demo builds no kernel).  Sets KUNIT_PY.

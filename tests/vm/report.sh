@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The reports that make demo, make stress, make bench and make clients
-# write to reports/, sourced by run.sh.  Each holds what its command
-# measured, as it printed it, with where and when; tests/vm/docs.sh copies
-# them into README.md and docs/, which show no figure that is not in one
-# of them.
+# write to build/reports/, sourced by run.sh.  Each holds what its command
+# measured, as it printed it, with where and when and the hash of the
+# sources it measured (tests/vm/sources.sh); make docs (tests/vm/docs.sh)
+# takes them into reports/, README.md and docs/, which show no figure that
+# is not in one of them.
 
-reports=$repo/reports
+reports=$build/reports
 
 # What was measured: the commit, and whether the tree had changes, as
 # they were when the run began (this file is sourced then, before any
@@ -24,9 +25,26 @@ report_commit_now() {
 	fi
 }
 REPORT_COMMIT=$(report_commit_now)
+case $mode in
+demo|stress|bench|clients)
+	REPORT_SOURCES=$("$vm/sources.sh" "$mode") ||
+		die "cannot hash the sources of make $mode"
+	;;
+esac
 
 report_commit() {
 	echo "$REPORT_COMMIT"
+}
+
+# report_written FILE...: where this run's reports are, and how they
+# reach the documents.
+report_written() {
+	local f
+
+	for f in "$@"; do
+		echo "report: ${reports#"$repo"/}/$f"
+	done
+	echo "make docs copies them into reports/, README.md and docs/"
 }
 
 # report_header COMMAND: the first lines of a report.
@@ -35,7 +53,8 @@ report_header() {
 
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	qemu=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
-	echo "<!-- written by make $1; make docs copies it into README.md or docs/ -->"
+	echo "<!-- written by make $1 from sources $REPORT_SOURCES (tests/vm/sources.sh $1);" \
+		"make docs copies it into reports/, README.md and docs/ -->"
 	echo
 	echo "\`make $1\`, $(report_commit), $(date -u '+%Y-%m-%d %H:%M UTC');" \
 		"host: ${cpu:-unknown CPU}, $(nproc) cores; guest: QEMU $qemu" \

@@ -141,6 +141,7 @@ check_boots() {
 case $mode in
 check)
 	ensure_packages "${PKGS_CHECK[@]}"
+	host_state > "$build/host-before"
 	say "building the 6.12 test kernel (base flavour)"
 	ktree=$("$vm/kernel.sh" base)
 	kunit_tool "$ktree"
@@ -152,7 +153,7 @@ check)
 	if "$vm/docs.sh" --check; then
 		ok
 	else
-		not_ok "README.md shows the reports as they are (make docs)"
+		not_ok "reports/ measured the checkout's sources, README.md and docs/ show them (make docs)"
 	fi
 	say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak, wait-context and object checks)"
 	dtree=$("$vm/kernel.sh" debug)
@@ -183,19 +184,22 @@ check)
 		make_initramfs "$name"
 	done
 	check_boots
+	host_unchanged "$build/host-before"
 	verdict || exit 1
 	;;
 demo)
 	ensure_packages "${PKGS_DEMO[@]}"
+	host_state > "$build/host-before"
 	kunit_tool
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
 	make_initramfs distro
 	boot_and_judge distro distro "$DISTRO_IMAGE" demo show
+	host_unchanged "$build/host-before"
 	if verdict; then
 		mkdir -p "$reports"
 		demo_report > "$reports/demo.md"
-		"$vm/docs.sh"
+		report_written demo.md
 	else
 		failed_run "no report written: the run failed"
 	fi
@@ -239,7 +243,7 @@ bench)
 		"7.3 test kernel (lockdep, DEBUG_VM), init_on_alloc=0"
 	if verdict; then
 		bench_reports "$bench_boots"
-		"$vm/docs.sh"
+		report_written bench.md bench-summary.md bench.svg
 	else
 		failed_run "no report written: the run failed"
 	fi
@@ -262,7 +266,7 @@ stress)
 	if verdict; then
 		mkdir -p "$reports"
 		stress_report > "$reports/stress.md"
-		"$vm/docs.sh"
+		report_written stress.md
 	else
 		failed_run "no report written: the run failed"
 	fi
@@ -300,7 +304,7 @@ clients)
 		clients_report "${labels[@]}" || pressure=$?
 		[ "$pressure" = 0 ] || [ "$pressure" = 3 ] ||
 			die "clients/report.py failed"
-		"$vm/docs.sh"
+		report_written clients.md clients-summary.md clients.svg
 		[ "$pressure" = 0 ] ||
 			failed_run "a case applied no pressure (reports/clients.md)"
 	else

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# sources.sh KIND [--list]: the hash of the sources that a report of
+# make KIND (demo, stress, bench or clients) measures, or with --list the
+# files themselves: the module's sources (Kbuild and labyrinth*.[ch] at
+# the top of the checkout), the test modules and guest programs that run
+# loads, and the guest script that drives it; not the scripts that only
+# format the figures.  A report records the hash (tests/vm/report.sh);
+# make check fails on a report whose hash is not the checkout's
+# (tests/vm/docs.sh --check).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+kind=${1:?usage: sources.sh demo|stress|bench|clients [--list]}
+
+case $kind in
+demo)
+	files=(tests/labyrinth_demo.c tests/labyrinth_test.h
+	       tests/vm/guest/demo.sh)
+	;;
+stress)
+	files=(tests/labyrinth_stress.c tests/labyrinth_test.h
+	       tests/vm/guest/stress.sh)
+	;;
+bench)
+	# bench.sh runs the guarantee with stress.sh's helpers.
+	files=(tests/labyrinth_bench.c tests/labyrinth_floor.c
+	       tests/labyrinth_floor.h tests/labyrinth_stress.c
+	       tests/labyrinth_test.h tests/vm/guest/bench.sh
+	       tests/vm/guest/stress.sh)
+	;;
+clients)
+	files=(tests/labyrinth_pressure.c tests/labyrinth_test.h
+	       tests/vm/lab-netrx.c tests/vm/lab-ethstat.c
+	       tests/vm/guest/clients.sh)
+	mapfile -t -O ${#files[@]} files < \
+		<(git -C "$repo" ls-files -- clients ':!*.md' ':!clients/report.py')
+	;;
+*)
+	echo "sources.sh: no report is written by make $kind" >&2
+	exit 2
+	;;
+esac
+mapfile -t module < <(git -C "$repo" ls-files -- Kbuild 'labyrinth*.[ch]')
+[ ${#module[@]} -gt 0 ] || { echo "sources.sh: no git checkout in $repo" >&2; exit 2; }
+files=("${module[@]}" "${files[@]}")
+
+if [ "${2:-}" = --list ]; then
+	printf '%s\n' "${files[@]}"
+else
+	cd "$repo"
+	sha256sum -- "${files[@]}" | sha256sum | cut -c 1-16
+fi
