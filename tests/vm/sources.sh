@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # sources.sh KIND [--list]: the hash of the sources that a report of
-# make KIND (demo, stress, bench or clients) measures, or with --list the
+# make KIND (demo, stress, bench or clients) measured, or with --list the
 # files themselves: the module's sources (Kbuild and labyrinth*.[ch] at
-# the top of the checkout), the test modules and guest programs that run
-# loads, and the guest script that drives it; not the scripts that only
-# format the figures.  A report records the hash (tests/vm/report.sh);
-# make check fails on a report whose hash is not the checkout's
-# (tests/vm/docs.sh --check).
+# the top of the checkout), the test modules and guest programs that the
+# command loads and, for clients, the driver patches and the sender.  Not
+# the shell scripts that drive the guest and format the figures: the
+# settings they choose are printed in the report itself.  A report
+# records the hash (tests/vm/report.sh); make check fails on a report
+# whose hash is not the checkout's (tests/vm/docs.sh --check).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,26 +17,23 @@ kind=${1:?usage: sources.sh demo|stress|bench|clients [--list]}
 
 case $kind in
 demo)
-	files=(tests/labyrinth_demo.c tests/labyrinth_test.h
-	       tests/vm/guest/demo.sh)
+	files=(tests/labyrinth_demo.c tests/labyrinth_test.h)
 	;;
 stress)
-	files=(tests/labyrinth_stress.c tests/labyrinth_test.h
-	       tests/vm/guest/stress.sh)
+	files=(tests/labyrinth_stress.c tests/labyrinth_test.h)
 	;;
 bench)
-	# bench.sh runs the guarantee with stress.sh's helpers.
+	# The guarantee table is labyrinth_stress's.
 	files=(tests/labyrinth_bench.c tests/labyrinth_floor.c
 	       tests/labyrinth_floor.h tests/labyrinth_stress.c
-	       tests/labyrinth_test.h tests/vm/guest/bench.sh
-	       tests/vm/guest/stress.sh)
+	       tests/labyrinth_test.h)
 	;;
 clients)
 	files=(tests/labyrinth_pressure.c tests/labyrinth_test.h
 	       tests/vm/lab-netrx.c tests/vm/lab-ethstat.c
-	       tests/vm/guest/clients.sh)
+	       clients/build.sh clients/sender.py)
 	mapfile -t -O ${#files[@]} files < \
-		<(git -C "$repo" ls-files -- clients ':!*.md' ':!clients/report.py')
+		<(git -C "$repo" ls-files -- 'clients/*.patch')
 	;;
 *)
 	echo "sources.sh: no report is written by make $kind" >&2
