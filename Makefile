@@ -10,7 +10,7 @@
 #   make install       install the module, its header and Module.symvers
 #   make dkms-install  register, build and install with DKMS for KVER
 #   make dkms-remove   remove it from DKMS again
-#   make lint          checkpatch, sparse, W=1 and coccicheck
+#   make lint          shellcheck, checkpatch, sparse, W=1 and coccicheck
 #   make bench         labyrinth against the kernel's allocators and pools
 #   make stress        every context at once, hotplug, resizes and failing
 #                      allocations for STRESS_MS ms (default 300000), then

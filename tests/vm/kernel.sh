@@ -54,7 +54,8 @@ debian_mirror() {
 fetch_source_73() {
 	local dir=$cache/deb apt deb
 
-	deb=$(ls "$dir"/linux-source-7.3_*_all.deb 2>/dev/null | tail -n 1 || true)
+	deb=$(find "$dir" -maxdepth 1 -name 'linux-source-7.3_*_all.deb' |
+	      sort -V | tail -n 1)
 	if [ -z "$deb" ]; then
 		log "downloading linux-source-7.3 from trixie-backports"
 		mkdir -p "$dir/lists/partial"
@@ -70,7 +71,9 @@ fetch_source_73() {
 			die "apt-get update of trixie-backports failed"
 		(cd "$dir" && apt-get "${apt[@]}" -qq download linux-source-7.3) >&2 ||
 			die "apt-get download linux-source-7.3 failed"
-		deb=$(ls "$dir"/linux-source-7.3_*_all.deb | tail -n 1)
+		deb=$(find "$dir" -maxdepth 1 -name 'linux-source-7.3_*_all.deb' |
+		      sort -V | tail -n 1)
+		[ -n "$deb" ] || die "no linux-source-7.3 package in $dir"
 	fi
 	debver=$(dpkg-deb -f "$deb" Version)
 	tarball=$dir/linux-source-7.3-$debver.tar.xz
@@ -104,7 +107,9 @@ fi
 
 for old in "$cache"/kernel-"$version"-*-"$flavour"-* \
 	   "$cache"/src/linux-source-"$version"-*; do
-	[ -d "$old" ] && [ "$old" != "$out" ] && [ "$old" != "$src" ] || continue
+	if [ ! -d "$old" ] || [ "$old" = "$out" ] || [ "$old" = "$src" ]; then
+		continue
+	fi
 	log "removing stale ${old##*/}"
 	rm -rf "$old"
 done

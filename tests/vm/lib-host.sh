@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
-# Host side of the test VM, sourced by run.sh.
+# Host side of the test VM, sourced by run.sh, whose variables (repo, vm,
+# cache, build, timeout_s, ...) it uses and which uses its PKGS_*.
+# shellcheck disable=SC2034,SC2154
 
 # The tools each command runs, installed if missing.  The kernels are not
 # among them: see distro_kernel and kernel.sh.
 PKGS_DEMO=(qemu-system-x86 busybox-static build-essential cpio kmod rsync
 	   python3 linux-source-6.12 xz-utils)
 PKGS_CHECK=("${PKGS_DEMO[@]}" bc bison flex libelf-dev libssl-dev ccache
-	    sparse dwarves dkms coccinelle ocaml-nox openssl)
+	    sparse dwarves dkms coccinelle ocaml-nox openssl shellcheck)
 
 # Console lines that fail a run, whatever the tests said.
 REPORTS='BUG:|WARNING:|Oops|Kernel panic|KASAN|UBSAN|possible circular|inconsistent lock state|sleeping function called|Invalid wait context|general protection|detected stalls?|self-detected stall|blocked for more than|soft lockup|workqueue lockup|ODEBUG|Bad page|Call Trace:'
@@ -22,10 +25,12 @@ ensure_packages() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "missing packages (run as root): ${missing[*]}"
 	say "installing Debian packages: ${missing[*]}"
-	apt-get update -qq > "$cache/apt.log" 2>&1 &&
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}" >> "$cache/apt.log" 2>&1 ||
-		{ tail -n 20 "$cache/apt.log"; die "apt-get install failed (log: $cache/apt.log)"; }
+	if ! apt-get update -qq > "$cache/apt.log" 2>&1 ||
+	   ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >> "$cache/apt.log" 2>&1; then
+		tail -n 20 "$cache/apt.log"
+		die "apt-get install failed (log: $cache/apt.log)"
+	fi
 }
 
 # host_state: what a run must leave as it found it: the kernel packages,
@@ -100,8 +105,9 @@ distro_kernel() {
 	if [ ! -f "$root/.unpacked" ]; then
 		say "unpacking $what $ver ($debver) under $root"
 		# The headers come in two parts, and need the kbuild tools.
-		pkgs=("linux-image-$ver" "linux-headers-$ver"
-		      $(debian_depends "linux-headers-$ver" 'linux-(headers|kbuild)-'))
+		pkgs=("linux-image-$ver" "linux-headers-$ver")
+		mapfile -t -O 2 pkgs < <(debian_depends "linux-headers-$ver" \
+			'linux-(headers|kbuild)-')
 		mkdir -p "$debs"
 		(cd "$debs" && apt-get -qq download "${pkgs[@]/%/=$debver}") \
 			>> "$cache/apt.log" 2>&1 ||
@@ -315,18 +321,21 @@ boot() {
 	# A socket per node: CPUs that share a cache on different nodes
 	# make the scheduler warn.
 	[ -n "${LAB_NUMA:-}" ] && smp=2,sockets=2,cores=1,threads=1
+	# shellcheck disable=SC2054 # -smp and -m take comma-separated options
 	local qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot
 		    -machine q35 -accel tcg -cpu max -smp "$smp" -m 1G
 		    -kernel "$image" -initrd "$build/$name/initramfs.cpio")
 
 	append+=" ${LAB_APPEND:-}"
 	if [ -n "${LAB_NUMA:-}" ]; then
+		# shellcheck disable=SC2054 # QEMU's options are comma-separated
 		qemu+=(-object memory-backend-ram,id=mem0,size=512M
 		       -numa node,nodeid=0,cpus=0,memdev=mem0
 		       -object memory-backend-ram,id=mem1,size=512M
 		       -numa node,nodeid=1,cpus=1,memdev=mem1)
 	fi
 	if [ -n "${LAB_DIMM:-}" ]; then
+		# shellcheck disable=SC2054 # QEMU's options are comma-separated
 		qemu+=(-m 1G,slots=1,maxmem=2G
 		       -object memory-backend-ram,id=dimm0mem,size=512M
 		       -device pc-dimm,id=dimm0,memdev=dimm0mem)

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # The reports that make demo, make stress, make bench and make clients
 # write to build/reports/, sourced by run.sh.  Each holds what its command
@@ -6,6 +7,9 @@
 # sources it measured (tests/vm/sources.sh); make docs (tests/vm/docs.sh)
 # takes them into reports/, README.md and docs/, which show no figure that
 # is not in one of them.
+
+# run.sh's variables (repo, vm, build, mode, passed, ...) are used here.
+# shellcheck disable=SC2154
 
 reports=$build/reports
 
@@ -269,6 +273,12 @@ bench_reports() {
 	} > "$reports/bench-summary.md"
 }
 
+# net_default NAME: the default of NET_NAME in the guest's clients.sh.
+net_default() {
+	sed -n "s/^NET_$1=\${labnet_[a-z_]*:-\([0-9]*\)}\$/\1/p" \
+		"$vm/guest/clients.sh"
+}
+
 # clients_report KERNEL_LABELS...: reports/clients.md, clients.svg and
 # clients-summary.md from the LAB-NET lines of those boots.
 clients_report() {
@@ -287,15 +297,15 @@ clients_report() {
 		loopback: an e1000 (its jumbo receive path: the guest's MTU is
 		9000), a virtio-net in big-packet mode (\`mrg_rxbuf=off,host_mtu=9000\`)
 		and one with mergeable buffers.  In every round a sender on the
-		host (\`clients/sender.py\`) sends $(sed -n 's/^NET_COUNT=${labnet_count:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") numbered frames of
-		$(sed -n 's/^NET_SIZE=${labnet_size:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") bytes at $(sed -n 's/^NET_RATE=${labnet_rate:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") per second to one NIC and the guest
+		host (\`clients/sender.py\`) sends $(net_default COUNT) numbered frames of
+		$(net_default SIZE) bytes at $(net_default RATE) per second to one NIC and the guest
 		(\`tests/vm/lab-netrx.c\`, AF_PACKET) counts those that arrive.
 		The arms, in turn in each round, same traffic, same pressure:
 
 		- **stock**: the kernel's own driver;
 		- **minfree**: the same with \`vm.min_free_kbytes\` raised by the
 		  memory labyrinth reserves in the third arm
-		  ($(sed -n 's/^NET_PAGES=${labnet_pages:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") pages per CPU, two CPUs: 8 MiB).  A GFP_ATOMIC
+		  ($(net_default PAGES) pages per CPU, two CPUs: 8 MiB).  A GFP_ATOMIC
 		  allocation may go below the min watermark only by part of it
 		  (to 3/8 of it on these kernels: \`__zone_watermark_ok()\` takes
 		  off half for \`__GFP_HIGH\`, a quarter of the rest for a caller
@@ -307,13 +317,13 @@ clients_report() {
 
 		\`vm.watermark_boost_factor\` is 0 in the guest, so that the min
 		watermark is what \`min_free_kbytes\` makes it, and
-		\`min_free_kbytes\` is $(sed -n 's/^NET_MIN_FREE=${labnet_min_free:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") in the stock and labyrinth arms on both
+		\`min_free_kbytes\` is $(net_default MIN_FREE) in the stock and labyrinth arms on both
 		kernels (Debian's, with transparent huge pages, raises its own
 		about tenfold for them).  The cases are
 		described in \`tests/vm/guest/clients.sh\`; the competitor takes
-		$(sed -n 's/^NET_RIVAL_RATE=${labnet_rival_rate:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") GFP_ATOMIC pages per second and holds each
-		$(sed -n 's/^NET_RIVAL_HOLD=${labnet_rival_hold:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms; in the stall case the receiver stops reading for
-		$(sed -n 's/^NET_STALL_MS=${labnet_stall_ms:-\([0-9]*\)}$/\1/p' "$vm/guest/clients.sh") ms once the first frame arrived.  Where a frame is lost: "QEMU socket drops" are the
+		$(net_default RIVAL_RATE) GFP_ATOMIC pages per second and holds each
+		$(net_default RIVAL_HOLD) ms; in the stall case the receiver stops reading for
+		$(net_default STALL_MS) ms once the first frame arrived.  Where a frame is lost: "QEMU socket drops" are the
 		frames the host's kernel dropped at QEMU's socket (QEMU stops
 		reading while the NIC has no receive buffer), and are taken from
 		the sender's log when its end-of-round frame was lost too;

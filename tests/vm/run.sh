@@ -125,7 +125,7 @@ check_boots() {
 	LAB_APPEND="init_on_alloc=0" \
 		boot_and_judge deb61-ioa0 distro "$DISTRO_IMAGE" check
 	# Two memory nodes: Debian's kernel has NUMA, the test kernels not.
-	LAB_NUMA=1 LAB_SKIPS= LAB_DIMM= \
+	LAB_NUMA=1 LAB_SKIPS='' LAB_DIMM='' \
 		boot_and_judge deb61-numa distro "$DISTRO_IMAGE" numa
 	# No DIMM: what the RT kernel allocates while the reserve grows
 	# lands in the block memory.sh empties for it, every time.

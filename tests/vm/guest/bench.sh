@@ -7,7 +7,6 @@
 # shellcheck source=tests/vm/guest/stress.sh
 . /lab/stress.sh
 
-ko=$LAB_KO/labyrinth.ko
 bench_ko=$LAB_KO/labyrinth_bench.ko
 floor_ko=$LAB_KO/labyrinth_floor.ko
 ncpu=$(nproc)
@@ -32,7 +31,7 @@ tenths() {
 # pools, in us, as its load line says (the time of cpuhp_setup_state()).
 fill_us() {
 	dmesg -c > /dev/null
-	insmod "$ko" pages_per_cpu="$1" low_watermark=1 || return 1
+	insmod "$LAB_MODULE" pages_per_cpu="$1" low_watermark=1 || return 1
 	rmmod labyrinth
 	dmesg | sed -n 's/.*labyrinth: .* reserved (.*) in \([0-9]*\) us,.*/\1/p'
 }
@@ -126,8 +125,8 @@ run_bench() {
 init=$(grep -o 'init_on_alloc=[01]' /proc/cmdline || echo 'init_on_alloc default')
 out "kernel $(uname -r), $ncpu CPUs, $init"
 # The first load warms up: the module file is read, the allocator primed.
-if insmod "$ko" pages_per_cpu=512 && rmmod labyrinth &&
-   time_reserve_fill && insmod "$ko" pages_per_cpu=512; then
+if insmod "$LAB_MODULE" pages_per_cpu=512 && rmmod labyrinth &&
+   time_reserve_fill && insmod "$LAB_MODULE" pages_per_cpu=512; then
 	report_memory
 	if run_bench; then
 		pass bench_ran

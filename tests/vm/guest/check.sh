@@ -3,7 +3,6 @@
 # Guest tests: labyrinth as users load it.  Sourced by /init (labmode=check)
 # on both kernels; the KUnit suite runs where the kernel has KUnit.
 
-ko=$LAB_KO/labyrinth.ko
 ncpu=$(nproc)
 
 # refuse NAME ARGS...: insmod with ARGS fails with EINVAL and one pr_err line.
@@ -11,7 +10,7 @@ refuse() {
 	name=$1
 	shift
 	dmesg -c > /dev/null
-	if insmod "$ko" "$@" 2> /tmp/err; then
+	if insmod "$LAB_MODULE" "$@" 2> /tmp/err; then
 		rmmod labyrinth
 		fail "$name" "insmod $* succeeded"
 		return
@@ -45,7 +44,7 @@ levels_are() {
 }
 
 test_default_load() {
-	check insmod_with_defaults insmod "$ko"
+	check insmod_with_defaults insmod "$LAB_MODULE"
 	check default_pages_per_cpu_is_128 [ "$(param pages_per_cpu)" = 128 ]
 	check every_cpu_filled_at_load levels_are 128
 	check cpus_has_a_line_per_online_cpu \
@@ -73,8 +72,8 @@ test_possible_beyond_online() {
 debugfs_root_only() {
 	dir=/sys/kernel/debug/labyrinth
 	[ -d $dir ] || return 1
-	[ "$(ls $dir | sort | tr '\n' ' ')" = "$(printf '%s\n' "$@" | sort | tr '\n' ' ')" ] ||
-		return 1
+	[ "$(cd $dir && printf '%s\n' * | sort | tr '\n' ' ')" = \
+	  "$(printf '%s\n' "$@" | sort | tr '\n' ' ')" ] || return 1
 	for f in "$@"; do
 		case $(ls -l "$dir/$f") in
 		-r--------*) ;;
@@ -261,7 +260,7 @@ test_load_fails_cleanly_when_allocator_fails() {
 	f0=$(free_pages_baseline)
 	fpa_fail_tasks 100 1024
 	dmesg -c > /dev/null
-	res=$("$LAB_KO/lab-finit" -f "$ko" 'pages_per_cpu=16384 low_watermark=64')
+	res=$("$LAB_KO/lab-finit" -f "$LAB_MODULE" 'pages_per_cpu=16384 low_watermark=64')
 	echo 0 > $fpa/probability
 	echo 0 > $fpa/space
 	if [ "$res" = ENOMEM ] && klog_has 'labyrinth: cannot fill'; then
@@ -391,7 +390,7 @@ lab_reserve_settle() {
 # one CPU's pool fails.
 test_free_pages_restored() {
 	f0=$(free_pages_baseline)
-	insmod "$ko" pages_per_cpu=8192 low_watermark=512 ||
+	insmod "$LAB_MODULE" pages_per_cpu=8192 low_watermark=512 ||
 		{ fail large_reserve_loads "insmod failed"; return; }
 	f1=$(free_pages)
 	check large_reserve_takes_its_pages \
@@ -415,7 +414,7 @@ test_kunit_suite() {
 	# Fail every allocation of a task that asks for it (make_it_fail),
 	# and nothing else.
 	fpa_fail_tasks 100
-	insmod "$ko" pages_per_cpu=64 low_watermark=16 ||
+	insmod "$LAB_MODULE" pages_per_cpu=64 low_watermark=16 ||
 		{ fail kunit_labyrinth_loads "insmod failed"; return; }
 	if insmod "$LAB_KO/labyrinth_kunit.ko"; then
 		lab_kmemleak_scan
@@ -440,13 +439,16 @@ test_tracepoints
 test_misuse
 unload_balanced after_use
 test_free_pages_restored
+# shellcheck source=tests/vm/guest/memory.sh
 . /lab/memory.sh
 test_memory_offline
 test_load_fails_cleanly_when_allocator_fails
 test_kunit_suite
 
 # Stress and reserve guarantee, short: make stress runs them long.
+# shellcheck source=tests/vm/guest/stress.sh
 . /lab/stress.sh
 stress_run 20000
 guarantee_run
+# shellcheck source=tests/vm/guest/edge.sh
 . /lab/edge.sh

@@ -243,9 +243,9 @@ test_clients() {
 	# transparent huge pages, raises min_free_kbytes for them about
 	# tenfold, and its headroom would need another competitor.
 	echo "$NET_MIN_FREE" > /proc/sys/vm/min_free_kbytes
-	for m in $(cat "$NET/deps/order"); do
+	while read -r m; do
 		insmod "$NET/deps/$m.ko" || { fail net_deps_load "insmod $m"; return; }
-	done
+	done < "$NET/deps/order"
 	e1000=52:54:00:4c:00:01 big=52:54:00:4c:00:02 mrg=52:54:00:4c:00:03
 	# The control case needs fail_page_alloc's stack filter, which
 	# Debian's kernel does not have.

@@ -20,7 +20,7 @@ cpu_level() {
 test_unload_while_refill_queued() {
 	need_module labyrinth_demo || return 0
 	for round in 1 2 3; do
-		insmod "$ko" pages_per_cpu=64 low_watermark=60 ||
+		insmod "$LAB_MODULE" pages_per_cpu=64 low_watermark=60 ||
 			{ fail "unload_while_refill_queued_$round" "insmod failed"; return; }
 		insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=200 batch=8 &&
 			rmmod labyrinth_demo
@@ -42,9 +42,11 @@ test_unload_while_refill_backs_off() {
 	need_module labyrinth_stress || return 0
 	stress_fpa_setup
 	echo -1 > $EDGE_FPA/times
-	insmod "$ko" pages_per_cpu=64 low_watermark=32 &&
-		insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee reserve=64 ||
-		{ fail unload_while_refill_backs_off "insmod failed"; return; }
+	if ! insmod "$LAB_MODULE" pages_per_cpu=64 low_watermark=32 ||
+	   ! insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee reserve=64; then
+		fail unload_while_refill_backs_off "insmod failed"
+		return
+	fi
 	dmesg -c > /dev/null
 	"$LAB_KO/lab-unload" /sys/kernel/debug/labyrinth_stress/guarantee all 300 \
 		/sys/kernel/debug/labyrinth/stats labyrinth_stress labyrinth \
@@ -77,7 +79,7 @@ test_cpu_online_while_allocations_fail() {
 		return 0
 	fi
 	[ -w $EDGE_CPU1 ] || { fail cpu_online_while_allocations_fail "no $EDGE_CPU1"; return; }
-	insmod "$ko" pages_per_cpu=128 low_watermark=32 ||
+	insmod "$LAB_MODULE" pages_per_cpu=128 low_watermark=32 ||
 		{ fail cpu_online_while_allocations_fail "insmod failed"; return; }
 	echo 0 > $EDGE_CPU1
 	fpa_fail_tasks 100
@@ -99,7 +101,7 @@ test_cpu_online_while_allocations_fail() {
 # at the same time.
 test_parameters_during_hotplug() {
 	[ -w $EDGE_CPU1 ] || { fail parameters_during_hotplug "no $EDGE_CPU1"; return; }
-	insmod "$ko" ||
+	insmod "$LAB_MODULE" ||
 		{ fail parameters_during_hotplug "insmod failed"; return; }
 	(
 		for _ in 1 2 3 4 5 6 7 8; do
@@ -133,7 +135,7 @@ test_parameters_during_hotplug() {
 test_small_reserves_under_traffic() {
 	need_module labyrinth_demo || return 0
 	for pages in 1 31; do
-		insmod "$ko" pages_per_cpu=$pages low_watermark=1 ||
+		insmod "$LAB_MODULE" pages_per_cpu=$pages low_watermark=1 ||
 			{ fail "reserve_of_${pages}_loads" "insmod failed"; continue; }
 		check "reserve_of_${pages}_filled" levels_are $pages
 		sk0=$(labstat fallback_skipped)
@@ -162,7 +164,7 @@ test_small_reserves_under_traffic() {
 # by the allocator, and every failure is counted.
 test_no_fallback_under_exhaustion() {
 	need_module labyrinth_demo || return 0
-	insmod "$ko" pages_per_cpu=8 low_watermark=4 fallback=0 ||
+	insmod "$LAB_MODULE" pages_per_cpu=8 low_watermark=4 fallback=0 ||
 		{ fail no_fallback_under_exhaustion "insmod failed"; return; }
 	if ! insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=500 batch=32 starve=1; then
 		fail no_fallback_under_exhaustion "demo did not run"
@@ -210,7 +212,7 @@ outstanding_names_demo() {
 # no page was written after its put, and turning debug off is clean.
 test_debug_under_traffic() {
 	need_module labyrinth_demo || return 0
-	insmod "$ko" debug=1 ||
+	insmod "$LAB_MODULE" debug=1 ||
 		{ fail debug_loads "insmod debug=1 failed"; return; }
 	check debug_reads_back_on [ "$(param debug)" = Y ]
 	sk0=$(labstat fallback_skipped)

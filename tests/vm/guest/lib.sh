@@ -9,6 +9,9 @@
 
 LAB_RESULTS=/dev/ttyS1
 LAB_KO=/lab
+# labyrinth itself, as the tests load it.
+# shellcheck disable=SC2034 # used by the tests that source this file
+LAB_MODULE=$LAB_KO/labyrinth.ko
 LAB_KTAP=/tmp/lab.ktap
 
 # One result line, numbered when the document is emitted.

@@ -20,7 +20,7 @@ MEMORY_OFFLINE_WAIT=60
 memory_offline_blocks() {
 	local m
 
-	for m in $MEMORY_SYS/memory[0-9]*; do
+	for m in "$MEMORY_SYS"/memory[0-9]*; do
 		[ "$(cat "$m/state")" = offline ] && echo "$m"
 	done
 }
@@ -89,7 +89,7 @@ test_memory_offline() {
 		return 0
 	fi
 	# Loaded first, so that the module's own memory is not in the DIMM.
-	check memory_offline_reserve_loads insmod "$ko"
+	check memory_offline_reserve_loads insmod "$LAB_MODULE"
 	for m in $blocks; do
 		echo online_kernel > "$m/state" || bad=$((bad + 1))
 	done

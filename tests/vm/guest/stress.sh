@@ -161,6 +161,7 @@ stress_loaded() {
 
 # Wait $1 seconds (fractions allowed) in a shell builtin.
 stress_pause() {
+	# shellcheck disable=SC3045 # busybox ash's read has -t
 	read -r -t "$1" _ <&3
 }
 

@@ -7,12 +7,14 @@
 # console.  The report taints the kernel (B) and turns lockdep off, which
 # the final checks accept here alone.
 
-ko=$LAB_KO/labyrinth.ko
+# Read by lib.sh's final checks.
+# shellcheck disable=SC2034
 LAB_TAINT_OK=32
+# shellcheck disable=SC2034
 LAB_LOCKDEP_OFF_OK=1
 
 if need_module labyrinth_stress &&
-   insmod "$ko" && insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee; then
+   insmod "$LAB_MODULE" && insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee; then
 	dmesg -c > /dev/null
 	echo 1 > /sys/kernel/debug/labyrinth_stress/write_after_put
 	n=$(dmesg | grep -c 'BUG: KASAN: use-after-free in write_after_put')
