@@ -18,7 +18,8 @@
 #   make clients       e1000 and virtio_net patched to use labyrinth, against
 #                      the stock drivers and a raised min_free_kbytes, under
 #                      memory pressure (reports/clients.md)
-#   make check         lint, build both kernels, boot them, run every test
+#   make check         lint, build the kernels, boot them, run every test;
+#                      BOOT=LABEL,... only those boots, TEST=NAME one test
 #   make docs          take the reports that demo, stress, bench and clients
 #                      wrote to build/reports/ into reports/ (those of the
 #                      checkout's sources) and copy them into README.md
@@ -81,8 +82,10 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
 	$(MAKE) -C $(KDIR) M=$(PWD)/tests clean
 
+# BOOT=LABEL[,LABEL...] runs only those boots of the matrix, TEST=NAME
+# only that test of their plans (tests/vm/guest/*.plan).
 check:
-	tests/vm/run.sh check
+	LAB_BOOTS='$(BOOT)' LAB_TEST='$(TEST)' tests/vm/run.sh check
 
 demo:
 	tests/vm/run.sh demo

@@ -146,9 +146,11 @@ debian_depends() {
 }
 
 # build_modules NAME KDIR: labyrinth.ko and tests/*.ko in $build/NAME.
+BUILT_MODULES=()
 build_modules() {
 	local name=$1 kdir=$2 dir=$build/$1
 
+	BUILT_MODULES+=("$name")
 	say "building labyrinth and the test modules for $name"
 	mkdir -p "$dir"
 	rsync -a --delete --exclude .git --exclude build --exclude '.ci' \
@@ -272,7 +274,7 @@ make_initramfs() {
 	rm -rf "$stage"
 	mkdir -p "$stage/lab"
 	install -m 755 "$vm/init" "$stage/init"
-	cp "$vm"/guest/*.sh "$stage/lab/"
+	cp "$vm"/guest/*.sh "$vm"/guest/*.plan "$stage/lab/"
 	for c in "$vm"/lab-*.c; do
 		gcc -static -O2 -Wall -Werror -o "$stage/lab/$(basename "$c" .c)" "$c"
 	done
@@ -317,6 +319,8 @@ boot() {
 	local label=$1 name=$2 image=$3 mode=$4 how=${5:-quiet}
 	local dir=$build/$1 smp=${LAB_SMP:-2} watch
 	local append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 labmode=$mode"
+
+	[ -z "${LAB_TEST:-}" ] || append+=" labtest=$LAB_TEST"
 
 	# A socket per node: CPUs that share a cache on different nodes
 	# make the scheduler warn.
@@ -367,10 +371,11 @@ boot() {
 	[ -z "${LAB_NET:-}" ] || net_stop
 }
 
-# judge_ktap LABEL FILE SKIPS: count one KTAP document with kunit.py; skips
-# of tests whose names match the regular expression SKIPS are expected.
+# judge_ktap LABEL FILE SKIPS [PLAN]: count one KTAP document with
+# kunit.py; skips of tests whose names match the regular expression SKIPS
+# are expected; PLAN, a file, names the tests it must hold.
 judge_ktap() {
-	local label=$1 doc=$2 skips=$3 counts p f s why
+	local label=$1 doc=$2 skips=$3 plan=(${4:+"$4"}) counts p f s why
 
 	python3 "$KUNIT_PY" parse --json="$doc.json" "$doc" > "$doc.kunit" 2>&1 || true
 	if [ ! -s "$doc.json" ]; then
@@ -378,7 +383,8 @@ judge_ktap() {
 		not_ok "$label: kunit.py parses ${doc##*/}"
 		return
 	fi
-	counts=$(python3 "$vm/ktap-count.py" "$doc.json" "$doc.kunit" "$skips" "$doc")
+	counts=$(python3 "$vm/ktap-count.py" "$doc.json" "$doc.kunit" "$skips" \
+		"$doc" "${plan[@]}")
 	read -r p f s <<< "$(head -n 1 <<< "$counts")"
 	passed=$((passed + p))
 	skipped=$((skipped + s))
@@ -392,29 +398,44 @@ judge_ktap() {
 	done < <(tail -n +2 <<< "$counts")
 }
 
+# plan_tests MODE: the tests a boot of MODE must report, in order: those
+# of tests/vm/guest/MODE.plan (only LAB_TEST if set), then final_checks.
+plan_tests() {
+	sed -e 's/#.*//' "$vm/guest/$1.plan" |
+		awk -v t="${LAB_TEST:-}" 'NF == 2 && (t == "" || $2 == t) { print $2 }'
+	echo final_checks
+}
+
 # judge LABEL MODE [SKIPS]: count the results of one boot: every KTAP
-# document it sent, the marker that it ran to the end, its console.
+# document it sent (the guest's against its plan), the marker that it ran
+# to the end, its console.
 judge() {
-	local label=$1 mode=$2 skips=${3:-} dir=$build/$1 res console n=0 doc
+	local label=$1 mode=$2 skips=${3:-} dir=$build/$1 res console doc guest=0
 
 	res=$dir/$mode.results
 	console=$dir/$mode.console
 	touch "$res"
 	rm -f "$dir/$mode".ktap-*
 	while IFS= read -r doc; do
-		n=$((n + 1))
 		# awk reads to the end: an early exit would kill tr with
 		# SIGPIPE once what follows the document outgrows a pipe.
 		tr -d '\r' < "$res" |
 			awk -v want="$doc" '$0 == "LAB-KTAP-BEGIN " want { on = 1; next }
 			     on && /^LAB-KTAP-END/ { on = 0 }
 			     on { print }' > "$dir/$mode.ktap-$doc"
-		judge_ktap "$label" "$dir/$mode.ktap-$doc" "$skips"
+		if [ "$doc" = "guest-$mode" ]; then
+			plan_tests "$mode" > "$dir/$mode.plan"
+			judge_ktap "$label" "$dir/$mode.ktap-$doc" "$skips" \
+				"$dir/$mode.plan"
+			guest=1
+		else
+			judge_ktap "$label" "$dir/$mode.ktap-$doc" "$skips"
+		fi
 	done < <(tr -d '\r' < "$res" | sed -n 's/^LAB-KTAP-BEGIN //p')
-	if [ "$n" -gt 0 ]; then
+	if [ "${guest:-0}" = 1 ]; then
 		ok
 	else
-		not_ok "$label: the guest sent its test results"
+		not_ok "$label: the guest sent its test results (guest-$mode)"
 	fi
 
 	if tr -d '\r' < "$res" | grep -q '^LAB-DONE'; then
@@ -474,14 +495,46 @@ expected_report() {
 		}' "$console"
 }
 
+# wants LABEL...: whether LAB_BOOTS (make check BOOT=, a comma-separated
+# list of boot labels) names one of these boots, or is empty: every boot.
+wants() {
+	local l
+
+	[ -z "${LAB_BOOTS:-}" ] && return 0
+	for l in "$@"; do
+		[[ ",$LAB_BOOTS," == *",$l,"* ]] && return 0
+	done
+	return 1
+}
+
+# plan_has MODE TEST: whether MODE's plan declares TEST.
+plan_has() {
+	sed -e 's/#.*//' "$vm/guest/$1.plan" | awk -v t="$2" '$2 == t { f = 1 } END { exit !f }'
+}
+
 # boot_and_judge LABEL NAME IMAGE MODE [how]; expected skips in LAB_SKIPS.
-# A boot during which the host itself stood still (host_watch) is booted
-# again, once, if it failed (the guest took the host's pause for a stall)
-# or if it was a benchmark (its figures would time the pause): the second
-# boot alone counts.  One that stalls again counts as it is.
+# Only the boots LAB_BOOTS names (wants), and of those only the ones whose
+# plan has LAB_TEST if that is set; with LAB_DRY_RUN set, only notes the
+# label in BOOT_LABELS.  A boot during which the host itself stood still
+# (host_watch) is booted again, once, if it failed (the guest took the
+# host's pause for a stall) or if it was a benchmark (its figures would
+# time the pause): the second boot alone counts.  One that stalls again
+# counts as it is.
+BOOT_LABELS=()
+BOOTS_RUN=0
 boot_and_judge() {
 	local p=$passed f=$failed s=$skipped dir=$build/$1
 
+	if [ -n "${LAB_DRY_RUN:-}" ]; then
+		BOOT_LABELS+=("$1")
+		return 0
+	fi
+	wants "$1" || return 0
+	if [ -n "${LAB_TEST:-}" ] && ! plan_has "$4" "$LAB_TEST"; then
+		say "$1: no test $LAB_TEST in its plan ($4.plan), not booted"
+		return 0
+	fi
+	BOOTS_RUN=$((BOOTS_RUN + 1))
 	boot "$@"
 	judge "$1" "$4" "${LAB_SKIPS:-}"
 	if [ -s "$dir/$4.host-stalls" ] &&

@@ -79,25 +79,45 @@ if ! flock -n 9; then
 	flock 9
 fi
 
-# Skips expected on the Debian kernel: no KUnit, no fault injection.
-DISTRO_SKIPS='^(kunit_suite|guarantee_run|load_fails_with_enomem_when_fill_fails|cpu_online_while_allocations_fail|unload_while_refill_backs_off|stress_fault_injection)$'
-# Skips expected on the test kernels: no memory hotplug, DKMS builds for
-# the Debian kernel only, and one KUnit case of the two that depend on
-# init_on_alloc and init_on_free.
-TEST_SKIPS='^dkms_built_module$|^memory_offline$|^labyrinth\.put_pools_page_as_is_when_init_off$'
-TEST_SKIPS_INIT_OFF='^dkms_built_module$|^memory_offline$|^labyrinth\.served_pages_are_cleared_when_init_on_alloc_or_free$'
-# Debian's RT kernel: as Debian's, DKMS builds for the standard one, and
-# no DIMM to offline.
-DISTRO_RT_SKIPS='^(dkms_built_module|memory_offline|kunit_suite|guarantee_run|load_fails_with_enomem_when_fill_fails|cpu_online_while_allocations_fail|unload_while_refill_backs_off|stress_fault_injection)$'
+# skips NAME...: a LAB_SKIPS expression of those test names.
+skips() {
+	local IFS='|'
+
+	echo "^($*)\$"
+}
+
+# The skips each kernel explains, by name (a result's last part).  Every
+# kernel: a check that needs CPUs possible beyond the online ones (one
+# boot has them).  The test kernels but the debug one: no kmemleak.  The
+# Debian kernels: no KUnit, no fault injection, no kmemleak, no lockdep.
+# The test kernels: no memory hotplug, DKMS builds for the Debian kernel
+# only, and one KUnit case of the two that depend on init_on_alloc and
+# init_on_free.  Debian's RT kernel: as Debian's, DKMS builds for the
+# standard one, and no DIMM to offline.
+NO_KMEMLEAK=no_kmemleak_reports
+NO_LOCKDEP=lockdep_still_enabled
+NO_FPA=(kunit_suite guarantee_run load_fails_with_enomem_when_fill_fails
+	cpu_online_while_allocations_fail unload_while_refill_backs_off
+	stress_fault_injection)
+ONLINE=only_online_pools_filled
+DISTRO_SKIPS=$(skips "${NO_FPA[@]}" $NO_KMEMLEAK $NO_LOCKDEP $ONLINE)
+DISTRO_RT_SKIPS=$(skips dkms_built_module memory_offline "${NO_FPA[@]}" \
+	$NO_KMEMLEAK $NO_LOCKDEP $ONLINE)
+TEST_ONLY=(dkms_built_module memory_offline)
+INIT_ON=labyrinth.put_pools_page_as_is_when_init_off
+INIT_OFF=labyrinth.served_pages_are_cleared_when_init_on_alloc_or_free
+TEST_SKIPS=$(skips "${TEST_ONLY[@]}" $INIT_ON $NO_KMEMLEAK $ONLINE)
 
 check_boots() {
 	local k=$ktree/arch/x86/boot/bzImage d=$dtree/arch/x86/boot/bzImage
 
 	LAB_SKIPS=$TEST_SKIPS
 	boot_and_judge t612 test612 "$k" check
-	LAB_APPEND="init_on_alloc=0" LAB_SKIPS=$TEST_SKIPS_INIT_OFF \
+	LAB_APPEND="init_on_alloc=0" \
+	LAB_SKIPS=$(skips "${TEST_ONLY[@]}" $INIT_OFF $NO_KMEMLEAK $ONLINE) \
 		boot_and_judge t612-ioa0 test612 "$k" check
 	LAB_APPEND="init_on_alloc=0 init_on_free=1" LAB_SMP=2,maxcpus=4 \
+	LAB_SKIPS=$(skips "${TEST_ONLY[@]}" $INIT_ON $NO_KMEMLEAK) \
 		boot_and_judge t612-iof1-maxcpus4 test612 "$k" check
 	# Thefts and hotplug among more CPUs than the other boots have.
 	LAB_APPEND="labstress_ms=20000" LAB_SMP=8 \
@@ -107,16 +127,17 @@ check_boots() {
 	# and NMI users can starve process context on this KASAN kernel
 	# under emulation, the shell that hotplugs and injects failures
 	# included.
-	LAB_APPEND="page_poison=1 labstress_us=2000" LAB_SKIPS=$TEST_SKIPS_INIT_OFF \
+	LAB_APPEND="page_poison=1 labstress_us=2000" \
+	LAB_SKIPS=$(skips "${TEST_ONLY[@]}" $INIT_OFF $ONLINE) \
 		boot_and_judge d612 debug612 "$d" check
-	# kasan_multi_shot: the expected report must not panic the boot.
-	LAB_APPEND="kasan_multi_shot" \
+	# kasan_multi_shot: the expected report must not panic the boot,
+	# and turns lockdep off.
+	LAB_APPEND="kasan_multi_shot" LAB_SKIPS=$(skips $NO_LOCKDEP) \
 	LAB_EXPECT_REPORT='BUG: KASAN: use-after-free in write_after_put' \
 		boot_and_judge d612-uaf debug612 "$d" uaf
-	LAB_SKIPS=$TEST_SKIPS
 	boot_and_judge r612 rt612 "$rtree/arch/x86/boot/bzImage" check
 	# 7.x runs a test module's suites at load only with kunit.autorun.
-	LAB_APPEND="kunit.autorun=1" LAB_SKIPS=$TEST_SKIPS \
+	LAB_APPEND="kunit.autorun=1" \
 		boot_and_judge t73 test73 "$k73tree/arch/x86/boot/bzImage" check
 	# A hot-pluggable DIMM on the Debian check boots (memory.sh): the
 	# test kernels have no memory hotplug.
@@ -125,7 +146,7 @@ check_boots() {
 	LAB_APPEND="init_on_alloc=0" \
 		boot_and_judge deb61-ioa0 distro "$DISTRO_IMAGE" check
 	# Two memory nodes: Debian's kernel has NUMA, the test kernels not.
-	LAB_NUMA=1 LAB_SKIPS='' LAB_DIMM='' \
+	LAB_NUMA=1 LAB_SKIPS=$(skips $NO_KMEMLEAK $NO_LOCKDEP) LAB_DIMM='' \
 		boot_and_judge deb61-numa distro "$DISTRO_IMAGE" numa
 	# No DIMM: what the RT kernel allocates while the reserve grows
 	# lands in the block memory.sh empties for it, every time.
@@ -142,48 +163,81 @@ case $mode in
 check)
 	ensure_packages "${PKGS_CHECK[@]}"
 	host_state > "$build/host-before"
-	say "building the 6.12 test kernel (base flavour)"
-	ktree=$("$vm/kernel.sh" base)
-	kunit_tool "$ktree"
-	if "$vm/lint.sh" "$ktree"; then
-		ok
-	else
-		not_ok "lint: checkpatch, W=1, sparse and coccicheck clean"
+	# BOOT= and TEST= (make check): boots and a test that exist.
+	ktree='' dtree='' rtree='' k73tree='' ntree='' rt_image=''
+	LAB_DRY_RUN=1 check_boots
+	for b in ${LAB_BOOTS//,/ }; do
+		[[ " ${BOOT_LABELS[*]} " == *" $b "* ]] ||
+			die "no boot $b in make check; its boots: ${BOOT_LABELS[*]}"
+	done
+	if [ -n "${LAB_TEST:-}" ] &&
+	   ! sed 's/#.*//' "$vm"/guest/*.plan | awk '{ print $2 }' | grep -qx "$LAB_TEST"; then
+		die "no test $LAB_TEST in any plan (tests/vm/guest/*.plan)"
 	fi
-	if "$vm/docs.sh" --check; then
-		ok
+	if wants t612 t612-ioa0 t612-iof1-maxcpus4 t612-smp8 || [ -z "${LAB_BOOTS:-}" ]; then
+		say "building the 6.12 test kernel (base flavour)"
+		ktree=$("$vm/kernel.sh" base)
+		kunit_tool "$ktree"
 	else
-		not_ok "reports/ measured the checkout's sources, README.md and docs/ show them (make docs)"
+		kunit_tool
 	fi
-	say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak, wait-context and object checks)"
-	dtree=$("$vm/kernel.sh" debug)
-	say "building the 6.12 test kernel (PREEMPT_RT flavour: lockdep, raw lock nesting, atomic sleep checks)"
-	rtree=$("$vm/kernel.sh" rt)
-	say "building the 7.3 test kernel (base flavour) from Debian 13 backports' linux-source-7.3"
-	k73tree=$("$vm/kernel.sh" base 7.3)
-	say "building the 6.12 test kernel (net flavour: e1000, virtio_net, AF_PACKET)"
-	ntree=$("$vm/kernel.sh" net)
-	distro_kernel rt
-	rt_kdir=$DISTRO_KDIR
-	rt_image=$DISTRO_IMAGE
-	distro_kernel
-	build_modules test612 "$ktree"
-	build_modules debug612 "$dtree"
-	build_modules rt612 "$rtree"
-	build_modules test73 "$k73tree"
-	build_modules net612 "$ntree"
-	build_modules distro "$DISTRO_KDIR"
-	build_modules distro-rt "$rt_kdir"
-	install_tests distro
-	# The client patches for both sources; only 6.12's boot (below) runs
-	# them: the control case needs fault injection.
-	net_modules net612 "$ntree" 6.12 "$ntree"
-	net_modules distro-net "$DISTRO_KDIR" 6.1 \
-		"$DISTRO_MODS/kernel" distro
-	for name in test612 debug612 rt612 test73 net612 distro distro-rt; do
+	# The whole matrix: the linters and the reports, the host's own
+	# tests.
+	if [ -z "${LAB_BOOTS:-}" ] && [ -z "${LAB_TEST:-}" ]; then
+		if "$vm/lint.sh" "$ktree"; then
+			ok
+		else
+			not_ok "lint: shellcheck, checkpatch, W=1, sparse and coccicheck clean"
+		fi
+		if "$vm/docs.sh" --check; then
+			ok
+		else
+			not_ok "reports/ measured the checkout's sources, README.md and docs/ show them (make docs)"
+		fi
+	fi
+	if wants d612 d612-uaf; then
+		say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak, wait-context and object checks)"
+		dtree=$("$vm/kernel.sh" debug)
+	fi
+	if wants r612; then
+		say "building the 6.12 test kernel (PREEMPT_RT flavour: lockdep, raw lock nesting, atomic sleep checks)"
+		rtree=$("$vm/kernel.sh" rt)
+	fi
+	if wants t73; then
+		say "building the 7.3 test kernel (base flavour) from Debian 13 backports' linux-source-7.3"
+		k73tree=$("$vm/kernel.sh" base 7.3)
+	fi
+	if wants t612-net; then
+		say "building the 6.12 test kernel (net flavour: e1000, virtio_net, AF_PACKET)"
+		ntree=$("$vm/kernel.sh" net)
+	fi
+	[ -z "$ktree" ] || build_modules test612 "$ktree"
+	[ -z "$dtree" ] || build_modules debug612 "$dtree"
+	[ -z "$rtree" ] || build_modules rt612 "$rtree"
+	[ -z "$k73tree" ] || build_modules test73 "$k73tree"
+	[ -z "$ntree" ] || build_modules net612 "$ntree"
+	if wants deb61rt; then
+		distro_kernel rt
+		rt_image=$DISTRO_IMAGE
+		build_modules distro-rt "$DISTRO_KDIR"
+	fi
+	if wants deb61 deb61-ioa0 deb61-numa || [ -z "${LAB_BOOTS:-}" ]; then
+		distro_kernel
+		build_modules distro "$DISTRO_KDIR"
+		install_tests distro
+	fi
+	# The client patches for both sources; only 6.12's boot (below)
+	# runs them: the control case needs fault injection.
+	[ -z "$ntree" ] || net_modules net612 "$ntree" 6.12 "$ntree"
+	if [ -z "${LAB_BOOTS:-}" ]; then
+		net_modules distro-net "$DISTRO_KDIR" 6.1 \
+			"$DISTRO_MODS/kernel" distro
+	fi
+	for name in "${BUILT_MODULES[@]}"; do
 		make_initramfs "$name"
 	done
 	check_boots
+	[ "$BOOTS_RUN" -gt 0 ] || die "no boot ran: BOOT=${LAB_BOOTS:-} TEST=${LAB_TEST:-}"
 	host_unchanged "$build/host-before"
 	verdict || exit 1
 	;;
@@ -194,7 +248,8 @@ demo)
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
 	make_initramfs distro
-	boot_and_judge distro distro "$DISTRO_IMAGE" demo show
+	LAB_SKIPS=$(skips $NO_KMEMLEAK $NO_LOCKDEP) \
+		boot_and_judge distro distro "$DISTRO_IMAGE" demo show
 	host_unchanged "$build/host-before"
 	if verdict; then
 		mkdir -p "$reports"
@@ -228,17 +283,21 @@ bench)
 	mkdir -p "$build/bench"
 	# The Debian kernel has no fault injection: no guarantee table.
 	for n in $(seq "$bench_boots"); do
-		LAB_APPEND="init_on_alloc=0" LAB_SKIPS='^bench_guarantee$' \
+		LAB_APPEND="init_on_alloc=0" \
+		LAB_SKIPS=$(skips bench_guarantee $NO_KMEMLEAK $NO_LOCKDEP) \
 			bench_boot distro "$DISTRO_IMAGE" "deb61-ioa0-$n" \
 			"Debian 6.1, init_on_alloc=0 (boot $n of $bench_boots)"
 	done
-	LAB_APPEND="init_on_alloc=1" LAB_SKIPS='^bench_guarantee$' \
+	LAB_APPEND="init_on_alloc=1" \
+	LAB_SKIPS=$(skips bench_guarantee $NO_KMEMLEAK $NO_LOCKDEP) \
 		bench_boot distro "$DISTRO_IMAGE" deb61-ioa1 \
 		"Debian 6.1, init_on_alloc=1 (Debian's default)"
-	LAB_APPEND="init_on_alloc=0" bench_boot test612 \
+	LAB_APPEND="init_on_alloc=0" LAB_SKIPS=$(skips $NO_KMEMLEAK) \
+		bench_boot test612 \
 		"$ktree/arch/x86/boot/bzImage" t612-ioa0 \
 		"6.12 test kernel (lockdep, DEBUG_VM), init_on_alloc=0"
-	LAB_APPEND="init_on_alloc=0" bench_boot test73 \
+	LAB_APPEND="init_on_alloc=0" LAB_SKIPS=$(skips $NO_KMEMLEAK) \
+		bench_boot test73 \
 		"$k73tree/arch/x86/boot/bzImage" t73-ioa0 \
 		"7.3 test kernel (lockdep, DEBUG_VM), init_on_alloc=0"
 	if verdict; then

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of the benchmark.  Sourced by /init (labmode=bench).  Every
+# Guest side of the benchmark (bench.plan).  Every
 # line of the report goes to the results port prefixed with LAB-BENCH; the
 # host prints them as tables.
 
@@ -122,18 +122,20 @@ run_bench() {
 	rmmod labyrinth_floor
 }
 
-init=$(grep -o 'init_on_alloc=[01]' /proc/cmdline || echo 'init_on_alloc default')
-out "kernel $(uname -r), $ncpu CPUs, $init"
-# The first load warms up: the module file is read, the allocator primed.
-if insmod "$LAB_MODULE" pages_per_cpu=512 && rmmod labyrinth &&
-   time_reserve_fill && insmod "$LAB_MODULE" pages_per_cpu=512; then
-	report_memory
-	if run_bench; then
-		pass bench_ran
+test_bench() {
+	init=$(grep -o 'init_on_alloc=[01]' /proc/cmdline || echo 'init_on_alloc default')
+	out "kernel $(uname -r), $ncpu CPUs, $init"
+	# The first load warms up: the module file is read, the allocator primed.
+	if insmod "$LAB_MODULE" pages_per_cpu=512 && rmmod labyrinth &&
+	   time_reserve_fill && insmod "$LAB_MODULE" pages_per_cpu=512; then
+		report_memory
+		if run_bench; then
+			pass bench_ran
+		else
+			fail bench_ran "insmod labyrinth_bench failed"
+		fi
+		rmmod labyrinth
 	else
-		fail bench_ran "insmod labyrinth_bench failed"
+		fail bench_ran "labyrinth did not load"
 	fi
-	rmmod labyrinth
-else
-	fail bench_ran "labyrinth did not load"
-fi
+}

@@ -308,4 +308,3 @@ net_verdicts() {
 }
 
 id=0
-test_clients

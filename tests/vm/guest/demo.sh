@@ -37,30 +37,32 @@ demo_run() {
 	fi
 }
 
-echo "== labyrinth demo on $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB"
-dmesg -c > /dev/null
-echo "\$ insmod labyrinth.ko"
-check labyrinth_loads insmod "$LAB_KO/labyrinth.ko"
-klog labyrinth
-echo "== counters before"
-counters
+test_demo() {
+	echo "== labyrinth demo on $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB"
+	dmesg -c > /dev/null
+	echo "\$ insmod labyrinth.ko"
+	check labyrinth_loads insmod "$LAB_KO/labyrinth.ko"
+	klog labyrinth
+	echo "== counters before"
+	counters
 
-echo "== a driver takes 4 pages every 200 us on every CPU in hard-IRQ"
-echo "   context and hands them to the next CPU, which checks and returns them"
-echo "\$ insmod labyrinth_demo.ko duration_ms=3000"
-demo_run normal duration_ms=3000
-echo "== counters after"
-counters
+	echo "== a driver takes 4 pages every 200 us on every CPU in hard-IRQ"
+	echo "   context and hands them to the next CPU, which checks and returns them"
+	echo "\$ insmod labyrinth_demo.ko duration_ms=3000"
+	demo_run normal duration_ms=3000
+	echo "== counters after"
+	counters
 
-echo "== now the page allocator is exhausted: alloc_page(GFP_ATOMIC) fails,"
-echo "   the reserve keeps serving.  It must cover the pages in flight"
-echo "   between a take and its return on the other CPU: grow it first"
-echo "\$ echo 1024 > /sys/module/labyrinth/parameters/pages_per_cpu"
-echo 1024 > /sys/module/labyrinth/parameters/pages_per_cpu
-echo "\$ insmod labyrinth_demo.ko duration_ms=2000 starve=1"
-demo_run starved duration_ms=2000 starve=1
-echo "== counters after the starved run (refill_failures: the worker could"
-echo "   not refill while memory was exhausted, and backed off)"
-counters
-check rmmod_labyrinth rmmod labyrinth
-klog labyrinth
+	echo "== now the page allocator is exhausted: alloc_page(GFP_ATOMIC) fails,"
+	echo "   the reserve keeps serving.  It must cover the pages in flight"
+	echo "   between a take and its return on the other CPU: grow it first"
+	echo "\$ echo 1024 > /sys/module/labyrinth/parameters/pages_per_cpu"
+	echo 1024 > /sys/module/labyrinth/parameters/pages_per_cpu
+	echo "\$ insmod labyrinth_demo.ko duration_ms=2000 starve=1"
+	demo_run starved duration_ms=2000 starve=1
+	echo "== counters after the starved run (refill_failures: the worker could"
+	echo "   not refill while memory was exhausted, and backed off)"
+	counters
+	check rmmod_labyrinth rmmod labyrinth
+	klog labyrinth
+}

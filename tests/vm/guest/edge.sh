@@ -17,7 +17,7 @@ cpu_level() {
 # A demo run takes pages in hard-IRQ context on every CPU, returns them on
 # the next one and leaves the pools below low_watermark: the refill
 # workers are queued or running when labyrinth is removed right after.
-test_unload_while_refill_queued() {
+edge_unload_while_refill_queued() {
 	need_module labyrinth_demo || return 0
 	for round in 1 2 3; do
 		insmod "$LAB_MODULE" pages_per_cpu=64 low_watermark=60 ||
@@ -34,7 +34,7 @@ test_unload_while_refill_queued() {
 # that each refill worker fails and backs off; labyrinth is unloaded
 # during the backoff, with allocations still failing (lab-unload does it
 # without forking).
-test_unload_while_refill_backs_off() {
+edge_unload_while_refill_backs_off() {
 	if [ ! -d $EDGE_FPA ]; then
 		skip unload_while_refill_backs_off "no fail_page_alloc on $(uname -r)"
 		return 0
@@ -73,7 +73,7 @@ edge_unload() {
 # CPU 1 comes online while the task bringing it up has every page
 # allocation fail: the online succeeds with its pool short, gets on it are
 # still served, and a later sync fills it.
-test_cpu_online_while_allocations_fail() {
+edge_cpu_online_while_allocations_fail() {
 	if [ ! -d $EDGE_FPA ]; then
 		skip cpu_online_while_allocations_fail "no fail_page_alloc on $(uname -r)"
 		return 0
@@ -99,7 +99,7 @@ test_cpu_online_while_allocations_fail() {
 
 # pages_per_cpu and low_watermark written while CPU 1 goes off- and online
 # at the same time.
-test_parameters_during_hotplug() {
+edge_parameters_during_hotplug() {
 	[ -w $EDGE_CPU1 ] || { fail parameters_during_hotplug "no $EDGE_CPU1"; return; }
 	insmod "$LAB_MODULE" ||
 		{ fail parameters_during_hotplug "insmod failed"; return; }
@@ -132,7 +132,7 @@ test_parameters_during_hotplug() {
 # one of 31 (below the hot array's 32).  The fallback covers what the pool
 # cannot, but on PREEMPT_RT, where hard-IRQ callers may not call the page
 # allocator: there every failed get must be a fallback skipped.
-test_small_reserves_under_traffic() {
+edge_small_reserves_under_traffic() {
 	need_module labyrinth_demo || return 0
 	for pages in 1 31; do
 		insmod "$LAB_MODULE" pages_per_cpu=$pages low_watermark=1 ||
@@ -162,7 +162,7 @@ test_small_reserves_under_traffic() {
 # fallback=0 with the page allocator really exhausted (the demo's starve
 # takes every page it gives): gets beyond the reserve fail, none is served
 # by the allocator, and every failure is counted.
-test_no_fallback_under_exhaustion() {
+edge_no_fallback_under_exhaustion() {
 	need_module labyrinth_demo || return 0
 	insmod "$LAB_MODULE" pages_per_cpu=8 low_watermark=4 fallback=0 ||
 		{ fail no_fallback_under_exhaustion "insmod failed"; return; }
@@ -210,7 +210,7 @@ outstanding_names_demo() {
 # debug=1 under hard-IRQ traffic: while the demo runs, "outstanding" names
 # the demo's function that takes pages; afterwards nothing is outstanding,
 # no page was written after its put, and turning debug off is clean.
-test_debug_under_traffic() {
+edge_debug_under_traffic() {
 	need_module labyrinth_demo || return 0
 	insmod "$LAB_MODULE" debug=1 ||
 		{ fail debug_loads "insmod debug=1 failed"; return; }
@@ -235,11 +235,44 @@ test_debug_under_traffic() {
 	unload_balanced debug
 }
 
-for t in test_unload_while_refill_queued test_unload_while_refill_backs_off \
-	 test_cpu_online_while_allocations_fail test_parameters_during_hotplug \
-	 test_small_reserves_under_traffic test_no_fallback_under_exhaustion \
-	 test_debug_under_traffic; do
+test_unload_while_refill_queued() {
 	edge_unload
-	$t
-done
-edge_unload
+	edge_unload_while_refill_queued
+	edge_unload
+}
+
+test_unload_while_refill_backs_off() {
+	edge_unload
+	edge_unload_while_refill_backs_off
+	edge_unload
+}
+
+test_cpu_online_while_allocations_fail() {
+	edge_unload
+	edge_cpu_online_while_allocations_fail
+	edge_unload
+}
+
+test_parameters_during_hotplug() {
+	edge_unload
+	edge_parameters_during_hotplug
+	edge_unload
+}
+
+test_small_reserves_under_traffic() {
+	edge_unload
+	edge_small_reserves_under_traffic
+	edge_unload
+}
+
+test_no_fallback_under_exhaustion() {
+	edge_unload
+	edge_no_fallback_under_exhaustion
+	edge_unload
+}
+
+test_debug_under_traffic() {
+	edge_unload
+	edge_debug_under_traffic
+	edge_unload
+}

@@ -1,18 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Shared helpers of the guest scripts.  Every test result goes to a KTAP
-# document that lab_ktap_emit sends, with its plan, to the second serial
-# port between "LAB-KTAP-BEGIN <name>" and "LAB-KTAP-END" lines; the host
-# parses it with the kernel tree's kunit.py, like the KUnit suite's results.
-# A test whose prerequisite is missing reports a skip, which fails the run
-# unless the host declared it expected for the kernel it booted.
+# Shared helpers of the guest scripts.  A boot runs the tests its mode's
+# plan (MODE.plan) declares, in order (lab_run_plan): each is a KTAP
+# subtest made of the results it reports, and the document, with its plan,
+# goes to the second serial port between "LAB-KTAP-BEGIN <name>" and
+# "LAB-KTAP-END" lines (lab_ktap_emit); the host parses it with the kernel
+# tree's kunit.py, like the KUnit suite's results, and checks that it
+# holds every test of the plan.  A test whose prerequisite is missing
+# reports a skip, which fails the run unless the host declared it expected
+# for the kernel it booted.
 
 LAB_RESULTS=/dev/ttyS1
 LAB_KO=/lab
 # labyrinth itself, as the tests load it.
 # shellcheck disable=SC2034 # used by the tests that source this file
 LAB_MODULE=$LAB_KO/labyrinth.ko
+# The results of the test that runs, then the document of the tests run.
 LAB_KTAP=/tmp/lab.ktap
+LAB_DOC=/tmp/lab.doc
 
 # One result line, numbered when the document is emitted.
 lab_result() {
@@ -36,15 +41,77 @@ skip() {
 	echo "  SKIP $1: $2"
 }
 
-# lab_ktap_emit NAME: the results so far as one KTAP document.
+# lab_subtest I NAME COMMAND...: run COMMAND as test I of the document,
+# NAME, of the results it reports: failed if one failed or it reported
+# none, skipped if all were skips.
+lab_subtest() {
+	local lab_n=$1 lab_name=$2
+
+	shift 2
+	: > "$LAB_KTAP"
+	"$@"
+	[ -s "$LAB_KTAP" ] || fail "$lab_name" "the test reported no result"
+	awk -v i="$lab_n" -v name="$lab_name" '
+		/^#/ { line[++n] = "    " $0; next }
+		{ k++; all++
+		  if (/^not ok /) bad++
+		  else if (/ # SKIP /) skips++
+		  sub(/^ok /, "ok " k " "); sub(/^not ok /, "not ok " k " ")
+		  line[++n] = "    " $0 }
+		END {
+			print "    KTAP version 1"
+			print "    # Subtest: " name
+			print "    1.." k
+			for (j = 1; j <= n; j++) print line[j]
+			if (bad) print "not ok " i " " name
+			else if (skips == all) print "ok " i " " name " # SKIP"
+			else print "ok " i " " name
+		}' "$LAB_KTAP" >> "$LAB_DOC"
+}
+
+# lab_run_plan FILE: the tests FILE declares, "SCRIPT NAME" per line
+# (comments after #), in order, each test_NAME of /lab/SCRIPT as one
+# subtest; or, with labtest=NAME on the kernel command line, that one
+# alone.  The final checks (taint, kmemleak, lockdep) close every plan.
+# The plan, the number of tests, is fixed before the first one runs.
+lab_run_plan() {
+	plan=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1")
+	if [ -n "${labtest:-}" ]; then
+		plan=$(echo "$plan" | awk -v t="$labtest" '$2 == t')
+	fi
+	lab_plan=$(($(echo "$plan" | grep -c .) + 1))
+	: > "$LAB_DOC"
+	lab_i=0
+	lab_sourced=" lib.sh "
+	# shellcheck disable=SC2086 # "SCRIPT NAME" pairs, split in words
+	set -- $plan
+	while [ $# -ge 2 ]; do
+		case $lab_sourced in
+		*" $1 "*) ;;
+		*)
+			# shellcheck source=/dev/null # each linted on its own
+			. "/lab/$1"
+			lab_sourced="$lab_sourced$1 "
+			;;
+		esac
+		lab_i=$((lab_i + 1))
+		if command -v "test_$2" > /dev/null; then
+			lab_subtest "$lab_i" "$2" "test_$2"
+		else
+			lab_subtest "$lab_i" "$2" fail "$2" "no test_$2 in $1"
+		fi
+		shift 2
+	done
+	lab_subtest $((lab_i + 1)) final_checks lab_final_checks
+}
+
+# lab_ktap_emit NAME: the tests run as one KTAP document.
 lab_ktap_emit() {
 	{
 		echo "LAB-KTAP-BEGIN $1"
 		echo "KTAP version 1"
-		echo "1..$(grep -c '^ok\|^not ok' "$LAB_KTAP")"
-		awk '/^#/ { print; next }
-		     { n++; sub(/^ok /, "ok " n " ");
-		       sub(/^not ok /, "not ok " n " "); print }' "$LAB_KTAP"
+		echo "1..$lab_plan"
+		cat "$LAB_DOC"
 		echo "LAB-KTAP-END"
 	} > "$LAB_RESULTS"
 }
@@ -211,7 +278,10 @@ lab_kmemleak_scan() {
 }
 
 lab_kmemleak_check() {
-	[ -w $KMEMLEAK ] || return 0
+	if [ ! -w $KMEMLEAK ]; then
+		skip no_kmemleak_reports "no kmemleak in $(uname -r)"
+		return 0
+	fi
 	# An object is reported once it is 5 s old and unreferenced by then.
 	sleep 6
 	echo scan > $KMEMLEAK
@@ -236,7 +306,11 @@ lab_final_checks() {
 		fail "kernel_not_tainted_beyond_OEN" "tainted=$taint"
 	fi
 	lab_kmemleak_check
-	if [ -f /proc/lockdep_stats ] && [ -z "${LAB_LOCKDEP_OFF_OK:-}" ]; then
+	if [ ! -f /proc/lockdep_stats ]; then
+		skip lockdep_still_enabled "no lockdep in $(uname -r)"
+	elif [ -n "${LAB_LOCKDEP_OFF_OK:-}" ]; then
+		skip lockdep_still_enabled "this boot turns lockdep off"
+	else
 		dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
 		if [ "$dl" = 1 ]; then
 			pass "lockdep_still_enabled"

@@ -100,5 +100,3 @@ EOF
 	check numa_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
 	unload_balanced numa
 }
-
-test_numa

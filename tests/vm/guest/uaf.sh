@@ -13,14 +13,16 @@ LAB_TAINT_OK=32
 # shellcheck disable=SC2034
 LAB_LOCKDEP_OFF_OK=1
 
-if need_module labyrinth_stress &&
-   insmod "$LAB_MODULE" && insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee; then
-	dmesg -c > /dev/null
-	echo 1 > /sys/kernel/debug/labyrinth_stress/write_after_put
-	n=$(dmesg | grep -c 'BUG: KASAN: use-after-free in write_after_put')
-	check kasan_reports_write_after_put_once [ "$n" = 1 ]
-	check uaf_rmmod_stress_module rmmod labyrinth_stress
-	unload_balanced uaf
-else
-	fail kasan_reports_write_after_put_once "modules did not load"
-fi
+test_write_after_put() {
+	if need_module labyrinth_stress &&
+	   insmod "$LAB_MODULE" && insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee; then
+		dmesg -c > /dev/null
+		echo 1 > /sys/kernel/debug/labyrinth_stress/write_after_put
+		n=$(dmesg | grep -c 'BUG: KASAN: use-after-free in write_after_put')
+		check kasan_reports_write_after_put_once [ "$n" = 1 ]
+		check uaf_rmmod_stress_module rmmod labyrinth_stress
+		unload_balanced uaf
+	else
+		fail kasan_reports_write_after_put_once "modules did not load"
+	fi
+}
