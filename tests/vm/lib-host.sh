@@ -398,11 +398,12 @@ judge_ktap() {
 	done < <(tail -n +2 <<< "$counts")
 }
 
-# plan_tests MODE: the tests a boot of MODE must report, in order: those
-# of tests/vm/guest/MODE.plan (only LAB_TEST if set), then final_checks.
+# plan_tests MODE: the tests a boot of MODE must report, in order: test_NAME
+# for those of tests/vm/guest/MODE.plan (only LAB_TEST if set), then
+# final_checks.
 plan_tests() {
 	sed -e 's/#.*//' "$vm/guest/$1.plan" |
-		awk -v t="${LAB_TEST:-}" 'NF == 2 && (t == "" || $2 == t) { print $2 }'
+		awk -v t="${LAB_TEST:-}" 'NF == 2 && (t == "" || $2 == t) { print "test_" $2 }'
 	echo final_checks
 }
 

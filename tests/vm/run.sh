@@ -36,8 +36,18 @@ reruns=0
 say() { printf '==> %s\n' "$*"; }
 # Exit status 1: tests failed (verdict names the boots and their files);
 # 2: the harness itself failed (it says what, last).
-failed_run() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+failed_run() { printf 'run.sh: %s\n' "$*" >&2; tests_failed=1; exit 1; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
+# Any other way out with a status but 0 (an unset variable under set -u
+# exits with 1 without the ERR trap) is the harness's failure too.
+tests_failed=0
+on_exit() {
+	[ "$1" = 0 ] || [ "$1" = 2 ] || [ "$tests_failed" = 1 ] || {
+		printf 'run.sh: the harness stopped with status %s (see above)\n' "$1" >&2
+		exit 2
+	}
+}
+trap 'on_exit $?' EXIT
 # A command that failed unhandled is the harness's failure; one that exits
 # 2 (die in a command substitution) has said why already.
 on_error() {
@@ -165,6 +175,7 @@ check)
 	host_state > "$build/host-before"
 	# BOOT= and TEST= (make check): boots and a test that exist.
 	ktree='' dtree='' rtree='' k73tree='' ntree='' rt_image=''
+	DISTRO_IMAGE=''
 	LAB_DRY_RUN=1 check_boots
 	for b in ${LAB_BOOTS//,/ }; do
 		[[ " ${BOOT_LABELS[*]} " == *" $b "* ]] ||
@@ -239,7 +250,7 @@ check)
 	check_boots
 	[ "$BOOTS_RUN" -gt 0 ] || die "no boot ran: BOOT=${LAB_BOOTS:-} TEST=${LAB_TEST:-}"
 	host_unchanged "$build/host-before"
-	verdict || exit 1
+	verdict || { tests_failed=1; exit 1; }
 	;;
 demo)
 	ensure_packages "${PKGS_DEMO[@]}"

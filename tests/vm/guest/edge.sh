@@ -221,9 +221,7 @@ edge_debug_under_traffic() {
 		{ fail debug_under_traffic "demo did not start"; rmmod labyrinth; return; }
 	out=/sys/kernel/debug/labyrinth/outstanding
 	outstanding_names_demo
-	while [ "$(field /sys/kernel/debug/labyrinth_demo/summary running)" = 1 ]; do
-		sleep 0.2
-	done
+	check debug_demo_run_ends wait_for 30 demo_run_over
 	sum=/sys/kernel/debug/labyrinth_demo/summary
 	check debug_demo_no_failures failures_explained "$(field $sum failed)" "$sk0"
 	check debug_demo_no_corruption [ "$(field $sum corrupted)" = 0 ]

@@ -71,8 +71,9 @@ lab_subtest() {
 
 # lab_run_plan FILE: the tests FILE declares, "SCRIPT NAME" per line
 # (comments after #), in order, each test_NAME of /lab/SCRIPT as one
-# subtest; or, with labtest=NAME on the kernel command line, that one
-# alone.  The final checks (taint, kmemleak, lockdep) close every plan.
+# subtest of that name (kunit.py takes a result named as its subtest for
+# the subtest's own); or, with labtest=NAME on the kernel command line,
+# that one alone.  The final checks (taint, kmemleak, lockdep) close every plan.
 # The plan, the number of tests, is fixed before the first one runs.
 lab_run_plan() {
 	plan=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1")
@@ -96,9 +97,9 @@ lab_run_plan() {
 		esac
 		lab_i=$((lab_i + 1))
 		if command -v "test_$2" > /dev/null; then
-			lab_subtest "$lab_i" "$2" "test_$2"
+			lab_subtest "$lab_i" "test_$2" "test_$2"
 		else
-			lab_subtest "$lab_i" "$2" fail "$2" "no test_$2 in $1"
+			lab_subtest "$lab_i" "test_$2" fail "$2" "no test_$2 in $1"
 		fi
 		shift 2
 	done
@@ -140,6 +141,24 @@ failures_explained() {
 	[ "${1:-1}" = 0 ] && return 0
 	uname -v | grep -q PREEMPT_RT &&
 		[ "$1" = $(($(labstat fallback_skipped) - $2)) ]
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds,
+# for SECONDS at most; fails if it never did.
+wait_for() {
+	local n=$(($1 * 10))
+
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# demo_run_over: labyrinth_demo's run (wait=0) has ended.
+demo_run_over() {
+	[ "$(field /sys/kernel/debug/labyrinth_demo/summary running)" = 0 ]
 }
 
 # need_module NAME: the test module NAME.ko is in the initramfs, or a
