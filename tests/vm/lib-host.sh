@@ -145,7 +145,9 @@ debian_depends() {
 	sed -n 's/^  Depends: //p' <<< "$deps" | grep -E "^($2)" || true
 }
 
-# build_modules NAME KDIR: labyrinth.ko and tests/*.ko in $build/NAME.
+# build_modules NAME KDIR: labyrinth.ko and tests/*.ko in $build/NAME.  A
+# build that fails is the code's failure, not the harness's: the run ends
+# there, failed, naming the build's log.
 BUILT_MODULES=()
 build_modules() {
 	local name=$1 kdir=$2 dir=$build/$1
@@ -155,8 +157,14 @@ build_modules() {
 	mkdir -p "$dir"
 	rsync -a --delete --exclude .git --exclude build --exclude '.ci' \
 		"$repo/" "$dir/src/"
-	make -s -C "$dir/src" KDIR="$kdir" W=1 tests > "$dir/build.log" 2>&1 ||
-		{ cat "$dir/build.log"; die "module build failed for $name"; }
+	if ! make -s -C "$dir/src" KDIR="$kdir" W=1 tests > "$dir/build.log" 2>&1; then
+		tail -n 40 "$dir/build.log"
+		not_ok "$name: labyrinth and the test modules build"
+		FAILED_BOOTS+=("build $name: $dir/build.log")
+		verdict || true
+		tests_failed=1
+		exit 1
+	fi
 	if grep -E 'warning:|error:' "$dir/build.log"; then
 		not_ok "$name: modules build without warnings"
 	else

@@ -47,6 +47,8 @@ files=("${module[@]}" "${files[@]}")
 if [ "${2:-}" = --list ]; then
 	printf '%s\n' "${files[@]}"
 else
+	# The contents in this order, not the names: a file moved is the
+	# same source.
 	cd "$repo"
-	sha256sum -- "${files[@]}" | sha256sum | cut -c 1-16
+	sha256sum -- "${files[@]}" | cut -d ' ' -f 1 | sha256sum | cut -c 1-16
 fi

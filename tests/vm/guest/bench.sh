@@ -1,11 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of the benchmark (bench.plan).  Every
-# line of the report goes to the results port prefixed with LAB-BENCH; the
-# host prints them as tables.
-
-# shellcheck source=tests/vm/guest/stress.sh
-. /lab/stress.sh
+# Guest side of the benchmark (bench.plan).  Every line of the report goes
+# to the results port prefixed with LAB-BENCH; the host prints them as
+# tables.
 
 bench_ko=$LAB_KO/labyrinth_bench.ko
 floor_ko=$LAB_KO/labyrinth_floor.ko
@@ -76,27 +73,29 @@ report_memory() {
 
 # The guarantee table of labyrinth_bench: between its two writes every
 # page allocation fails (see stress.sh for what the shell may do then).
-# Sets guarantee_failed: the allocations that failed meanwhile.
+# Sets guarantee_failed: the allocations that failed meanwhile, of
+# BENCH_BUDGET at most.
+BENCH_BUDGET=1000000
 bench_guarantee() {
 	local g=/sys/kernel/debug/labyrinth_bench/guarantee rc=0 left
 
-	if [ ! -d $STRESS_FPA ]; then
+	if [ ! -d "$LAB_FPA" ]; then
 		skip bench_guarantee "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
-	stress_open_fds
-	stress_fpa_setup
+	pause_open
+	fpa_fail_all
 	echo prepare > $g || { fail bench_guarantee "prepare refused"; return; }
 	exec 5> $g
-	echo $GUARANTEE_BUDGET > $STRESS_FPA/times
+	echo $BENCH_BUDGET > "$LAB_FPA"/times
 	echo 100 >&4
 	echo run >&5 || rc=1
 	echo 0 >&4
 	exec 5>&- 4>&-
-	read -r left < $STRESS_FPA/times
-	stress_settle
-	guarantee_failed=$((GUARANTEE_BUDGET - left))
-	stress_both bench_guarantee "run: exit $rc, budget left $left" \
+	read -r left < "$LAB_FPA"/times
+	reserve_settle
+	guarantee_failed=$((BENCH_BUDGET - left))
+	check_both bench_guarantee "run: exit $rc, budget left $left" \
 		"$rc = 0" "$left -gt 0"
 }
 

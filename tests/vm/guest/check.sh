@@ -36,13 +36,6 @@ test_bad_load_parameters() {
 	check no_module_left_after_refusals sh -c '! grep -q "^labyrinth " /proc/modules'
 }
 
-# level_is N: every online CPU's pool holds N pages and the sum adds up.
-levels_are() {
-	awk -v n="$1" '$2 != n || $3 != n { bad = 1 } END { exit bad }' \
-		/sys/kernel/debug/labyrinth/cpus &&
-	[ "$(labstat pages_held)" = $(($1 * $(wc -l < /sys/kernel/debug/labyrinth/cpus))) ]
-}
-
 test_default_load() {
 	check insmod_with_defaults insmod "$LAB_MODULE"
 	check default_pages_per_cpu_is_128 [ "$(param pages_per_cpu)" = 128 ]
@@ -83,23 +76,6 @@ debugfs_root_only() {
 		*) return 1 ;;
 		esac
 	done
-}
-
-# set_param NAME VALUE: a runtime write that must succeed.
-set_param() {
-	echo "$2" > "/sys/module/labyrinth/parameters/$1" 2> /dev/null
-}
-
-# rejects NAME PARAM VALUE: the write fails and the value is unchanged.
-rejects() {
-	before=$(param "$2")
-	if set_param "$2" "$3"; then
-		fail "$1" "write of '$3' to $2 accepted"
-	elif [ "$(param "$2")" != "$before" ]; then
-		fail "$1" "$2 changed to $(param "$2")"
-	else
-		pass "$1"
-	fi
 }
 
 test_runtime_parameters() {
@@ -189,7 +165,7 @@ test_cpu_hotplug_under_hardirq_gets() {
 			[ "$(field $sum returned)" = "$(field $sum taken)" ]
 		rmmod labyrinth_demo
 	done
-	lab_reserve_settle
+	reserve_settle
 	check online_pools_full_after_hardirq_hotplug levels_are 128
 	check accounting_balanced_after_hardirq_hotplug \
 		[ "$(labstat pages_in_use)" = 0 ]
@@ -210,7 +186,7 @@ test_demo_client() {
 	check demo_returned_every_page [ "$(field "$sum" returned)" = "$taken" ]
 	check served_counters_add_up_to_demo_gets [ $((s1 - s0)) = "$taken" ]
 	rmmod labyrinth_demo
-	lab_reserve_settle
+	reserve_settle
 	check no_page_in_use_after_demo [ "$(labstat pages_in_use)" = 0 ]
 }
 
@@ -247,8 +223,7 @@ test_rmmod_while_client_holds_pages() {
 # with one finit_module() call (busybox insmod would retry, with the budget
 # gone), and asks for the failures around that call only.  6.12 test kernel only (fail_page_alloc).
 test_load_fails_cleanly_when_allocator_fails() {
-	fpa=/sys/kernel/debug/fail_page_alloc
-	if [ ! -d $fpa ]; then
+	if [ ! -d "$LAB_FPA" ]; then
 		skip load_fails_with_enomem_when_fill_fails "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
@@ -256,8 +231,8 @@ test_load_fails_cleanly_when_allocator_fails() {
 	fpa_fail_tasks 100 1024
 	dmesg -c > /dev/null
 	res=$("$LAB_KO/lab-finit" -f "$LAB_MODULE" 'pages_per_cpu=16384 low_watermark=64')
-	echo 0 > $fpa/probability
-	echo 0 > $fpa/space
+	echo 0 > "$LAB_FPA"/probability
+	echo 0 > "$LAB_FPA"/space
 	if [ "$res" = ENOMEM ] && klog_has 'labyrinth: cannot fill'; then
 		pass load_fails_with_enomem_when_fill_fails
 	else
@@ -286,7 +261,7 @@ test_tracepoints() {
 	echo 0 > $tr/options/record-cmd
 	echo 1 > $tr/events/labyrinth/enable
 	insmod "$LAB_KO/labyrinth_demo.ko" duration_ms=300 && rmmod labyrinth_demo
-	lab_reserve_settle
+	reserve_settle
 	echo 0 > $tr/events/labyrinth/enable
 	echo "$rec" > $tr/options/record-cmd
 	check trace_get_event_has_cpu_source_level grep -qE \
@@ -355,7 +330,7 @@ test_misuse() {
 	misuse compound 1 0
 	misuse null 0 0
 	rmmod labyrinth_misuse
-	lab_reserve_settle
+	reserve_settle
 	check accounting_balanced_after_misuse [ "$(labstat pages_in_use)" = 0 ]
 }
 
@@ -368,12 +343,6 @@ test_dkms_module() {
 	check dkms_built_module_loads insmod "$LAB_KO/dkms/labyrinth.ko"
 	check dkms_built_module_fills_pools levels_are 128
 	check dkms_built_module_unloads rmmod labyrinth
-}
-
-# Let the refill workers finish what the last test started.
-lab_reserve_settle() {
-	v=$(param pages_per_cpu)
-	set_param pages_per_cpu "$v"
 }
 
 # The page allocator's view: a large reserve really takes its pages and
@@ -396,13 +365,12 @@ test_free_pages_restored() {
 }
 
 test_kunit_suite() {
-	fpa=/sys/kernel/debug/fail_page_alloc
 	if [ ! -d /sys/kernel/debug/kunit ]; then
 		skip kunit_suite "no KUnit in $(uname -r)"
 		return 0
 	fi
 	need_module labyrinth_kunit || return 0
-	if [ ! -d $fpa ]; then
+	if [ ! -d "$LAB_FPA" ]; then
 		fail kunit_suite "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
@@ -418,7 +386,7 @@ test_kunit_suite() {
 	else
 		fail kunit_suite "insmod labyrinth_kunit failed"
 	fi
-	echo 0 > $fpa/probability
+	echo 0 > "$LAB_FPA"/probability
 	unload_balanced after_kunit
 }
 

@@ -7,7 +7,6 @@
 # stress.sh (it uses its fault-injection helpers).
 
 EDGE_CPU1=/sys/devices/system/cpu/cpu1/online
-EDGE_FPA=/sys/kernel/debug/fail_page_alloc
 
 # cpu_level CPU: CPU's pool level, from labyrinth's cpus file.
 cpu_level() {
@@ -35,13 +34,13 @@ edge_unload_while_refill_queued() {
 # during the backoff, with allocations still failing (lab-unload does it
 # without forking).
 edge_unload_while_refill_backs_off() {
-	if [ ! -d $EDGE_FPA ]; then
+	if [ ! -d "$LAB_FPA" ]; then
 		skip unload_while_refill_backs_off "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
 	need_module labyrinth_stress || return 0
-	stress_fpa_setup
-	echo -1 > $EDGE_FPA/times
+	fpa_fail_all
+	echo -1 > "$LAB_FPA"/times
 	if ! insmod "$LAB_MODULE" pages_per_cpu=64 low_watermark=32 ||
 	   ! insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee reserve=64; then
 		fail unload_while_refill_backs_off "insmod failed"
@@ -55,7 +54,7 @@ edge_unload_while_refill_backs_off() {
 	f=$(field /tmp/unload.out refill_failures)
 	h=$(field /tmp/unload.out pages_held)
 	c=$(field /tmp/unload.out capacity)
-	stress_both unload_while_refill_backs_off \
+	check_both unload_while_refill_backs_off \
 		"exit $rc, refill_failures ${f:-?}, held ${h:-?} of ${c:-?}: $(tail -n 2 /tmp/unload.out | tr '\n' ' ')" \
 		"$rc = 0" "${f:-0} -gt 0 -a ${h:-0} -lt ${c:-0}"
 	unload_reported_balanced refill_backing_off
@@ -74,7 +73,7 @@ edge_unload() {
 # allocation fail: the online succeeds with its pool short, gets on it are
 # still served, and a later sync fills it.
 edge_cpu_online_while_allocations_fail() {
-	if [ ! -d $EDGE_FPA ]; then
+	if [ ! -d "$LAB_FPA" ]; then
 		skip cpu_online_while_allocations_fail "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
@@ -85,14 +84,14 @@ edge_cpu_online_while_allocations_fail() {
 	fpa_fail_tasks 100
 	"$LAB_KO/lab-failwrite" $EDGE_CPU1 1
 	rc=$?
-	echo 0 > $EDGE_FPA/probability
-	echo N > $EDGE_FPA/task-filter
+	echo 0 > "$LAB_FPA"/probability
+	echo N > "$LAB_FPA"/task-filter
 	[ "$(cat $EDGE_CPU1)" = 1 ] || echo 1 > $EDGE_CPU1
 	level=$(cpu_level 1)
-	stress_both cpu_online_while_allocations_fail \
+	check_both cpu_online_while_allocations_fail \
 		"online exit $rc, cpu 1 level ${level:-none}" \
 		"$rc = 0" "${level:-128} -lt 128"
-	lab_reserve_settle
+	reserve_settle
 	check cpu_onlined_short_filled_by_sync levels_are 128
 	unload_balanced cpu_online_failing
 }
@@ -120,9 +119,9 @@ edge_parameters_during_hotplug() {
 	wait $hp
 	hprc=$?
 	[ "$(cat $EDGE_CPU1)" = 1 ] || echo 1 > $EDGE_CPU1
-	stress_both parameters_written_during_hotplug \
+	check_both parameters_written_during_hotplug \
 		"$bad writes refused, hotplug loop exit $hprc" "$bad = 0" "$hprc = 0"
-	lab_reserve_settle
+	reserve_settle
 	check pools_follow_parameters_after_hotplug levels_are 64
 	check accounting_balanced_after_hotplug_race [ "$(labstat pages_in_use)" = 0 ]
 	unload_balanced parameters_during_hotplug
@@ -145,7 +144,7 @@ edge_small_reserves_under_traffic() {
 			failed=$(field $sum failed)
 			explained=0
 			failures_explained "$failed" "$sk0" && explained=1
-			stress_both "reserve_of_${pages}_serves_traffic" \
+			check_both "reserve_of_${pages}_serves_traffic" \
 				"taken $taken, returned $(field $sum returned), failed $failed (fallbacks skipped $(($(labstat fallback_skipped) - sk0))), corrupted $(field $sum corrupted)" \
 				"${taken:-0} -gt 0 -a $(field $sum returned) = ${taken:-0}" \
 				"$explained = 1 -a $(field $sum corrupted) = 0"
@@ -153,7 +152,7 @@ edge_small_reserves_under_traffic() {
 		else
 			fail "reserve_of_${pages}_serves_traffic" "demo did not run"
 		fi
-		lab_reserve_settle
+		reserve_settle
 		check "reserve_of_${pages}_levels_after_traffic" levels_are $pages
 		unload_balanced "reserve_of_$pages"
 	done
@@ -174,12 +173,12 @@ edge_no_fallback_under_exhaustion() {
 	sum=/sys/kernel/debug/labyrinth_demo/summary
 	df=$(field $sum failed)
 	lf=$(labstat failed)
-	stress_both no_fallback_under_exhaustion \
+	check_both no_fallback_under_exhaustion \
 		"demo failed $df, labyrinth failed $lf, fallback $(labstat fallback), corrupted $(field $sum corrupted)" \
 		"${df:-0} -gt 0 -a ${df:-0} = ${lf:-x}" \
 		"$(labstat fallback) = 0 -a $(field $sum corrupted) = 0"
 	rmmod labyrinth_demo
-	lab_reserve_settle
+	reserve_settle
 	check accounting_balanced_after_exhaustion [ "$(labstat pages_in_use)" = 0 ]
 	unload_balanced no_fallback
 }

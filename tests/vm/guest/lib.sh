@@ -143,6 +143,78 @@ failures_explained() {
 		[ "$1" = $(($(labstat fallback_skipped) - $2)) ]
 }
 
+# The fault injection every test that exhausts memory uses.
+LAB_FPA=/sys/kernel/debug/fail_page_alloc
+
+# set_param NAME VALUE: a runtime write of labyrinth's parameter NAME,
+# which fails if labyrinth refuses it.
+set_param() {
+	echo "$2" > "/sys/module/labyrinth/parameters/$1" 2> /dev/null
+}
+
+# rejects NAME PARAM VALUE: the write fails and the value is unchanged.
+rejects() {
+	before=$(param "$2")
+	if set_param "$2" "$3"; then
+		fail "$1" "write of '$3' to $2 accepted"
+	elif [ "$(param "$2")" != "$before" ]; then
+		fail "$1" "$2 changed to $(param "$2")"
+	else
+		pass "$1"
+	fi
+}
+
+# levels_are N: every online CPU's pool holds N pages and the sum adds up.
+levels_are() {
+	awk -v n="$1" '$2 != n || $3 != n { bad = 1 } END { exit bad }' \
+		/sys/kernel/debug/labyrinth/cpus &&
+	[ "$(labstat pages_held)" = $(($1 * $(wc -l < /sys/kernel/debug/labyrinth/cpus))) ]
+}
+
+# reserve_settle: let the refill workers finish what the last test
+# started; a write of pages_per_cpu waits for them.
+reserve_settle() {
+	set_param pages_per_cpu "$(param pages_per_cpu)"
+}
+
+# check_both NAME WHY COND1 COND2: pass if both [ ] conditions (each one
+# string) hold.
+check_both() {
+	# shellcheck disable=SC2086 # each condition is split on purpose
+	if [ $3 ] && [ $4 ]; then pass "$1"; else fail "$1" "$2"; fi
+}
+
+# module_loaded NAME: the module NAME is loaded.
+module_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# pause_open, then pause_for SECONDS (fractions allowed): wait in a shell
+# builtin, reading from a FIFO that nobody writes (fd 3).
+pause_open() {
+	[ -p /tmp/lab.fifo ] || mkfifo /tmp/lab.fifo
+	exec 3<> /tmp/lab.fifo
+}
+
+pause_for() {
+	# shellcheck disable=SC3045 # busybox ash's read has -t
+	read -r -t "$1" _ <&3
+}
+
+# fpa_fail_all: fail order-0 page allocations of every task and context,
+# silently, while the probability (fd 4) is not zero.
+fpa_fail_all() {
+	echo N > "$LAB_FPA"/task-filter
+	echo N > "$LAB_FPA"/ignore-gfp-wait
+	echo N > "$LAB_FPA"/ignore-gfp-highmem
+	echo 0 > "$LAB_FPA"/min-order
+	echo 0 > "$LAB_FPA"/space
+	echo 0 > "$LAB_FPA"/verbose
+	echo 1 > "$LAB_FPA"/interval
+	echo 0 > "$LAB_FPA"/probability
+	exec 4> "$LAB_FPA"/probability
+}
+
 # wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds,
 # for SECONDS at most; fails if it never did.
 wait_for() {

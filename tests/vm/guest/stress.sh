@@ -22,7 +22,6 @@
 STRESS_RES=/sys/kernel/debug/labyrinth_stress/results
 STRESS_SAVED=/tmp/stress.results
 STRESS_CPUS=/sys/kernel/debug/labyrinth/cpus
-STRESS_FPA=/sys/kernel/debug/fail_page_alloc
 STRESS_CPU1=/sys/devices/system/cpu/cpu1/online
 # Allocations one failure phase may fail at most: when they are spent the
 # allocator works again, whoever was waiting for memory.
@@ -96,7 +95,7 @@ irqsoff_trim() {
 		return
 	fi
 	irqsoff_start
-	if stress_set pages_per_cpu 1; then
+	if set_param pages_per_cpu 1; then
 		res=$(irqsoff_read)
 	else
 		irqsoff_read > /dev/null
@@ -125,7 +124,7 @@ irqsoff_debug() {
 	fi
 	irqsoff_start
 	for i in 1 2 3; do
-		stress_set debug 0 && stress_set debug 1 &&
+		set_param debug 0 && set_param debug 1 &&
 			cat /sys/kernel/debug/labyrinth/outstanding > /dev/null ||
 			res="debug switch or outstanding read failed"
 	done
@@ -148,46 +147,6 @@ stress_save() {
 	cat "$STRESS_RES" > "$STRESS_SAVED"
 }
 
-# stress_both NAME WHY COND1 COND2: pass if both [ ] conditions (each one
-# string) hold.
-stress_both() {
-	# shellcheck disable=SC2086 # each condition is split on purpose
-	if [ $3 ] && [ $4 ]; then pass "$1"; else fail "$1" "$2"; fi
-}
-
-stress_set() {
-	echo "$2" > "/sys/module/labyrinth/parameters/$1" 2> /dev/null
-}
-
-stress_loaded() {
-	grep -q "^$1 " /proc/modules
-}
-
-# Wait $1 seconds (fractions allowed) in a shell builtin.
-stress_pause() {
-	# shellcheck disable=SC3045 # busybox ash's read has -t
-	read -r -t "$1" _ <&3
-}
-
-stress_open_fds() {
-	[ -p /tmp/stress.fifo ] || mkfifo /tmp/stress.fifo
-	exec 3<> /tmp/stress.fifo
-}
-
-# Fail order-0 page allocations of every task and context, silently,
-# while the probability (fd 4) is not zero.
-stress_fpa_setup() {
-	echo N > $STRESS_FPA/task-filter
-	echo N > $STRESS_FPA/ignore-gfp-wait
-	echo N > $STRESS_FPA/ignore-gfp-highmem
-	echo 0 > $STRESS_FPA/min-order
-	echo 0 > $STRESS_FPA/space
-	echo 0 > $STRESS_FPA/verbose
-	echo 1 > $STRESS_FPA/interval
-	echo 0 > $STRESS_FPA/probability
-	exec 4> $STRESS_FPA/probability
-}
-
 # Every online CPU's pool holds its capacity.
 stress_pools_full() {
 	awk '$2 != $3 { bad = 1 } END { exit bad || !NR }' "$STRESS_CPUS"
@@ -196,15 +155,10 @@ stress_pools_full() {
 # Load labyrinth unless it is: stress_loaded_here says whether we did.
 stress_load_labyrinth() {
 	stress_loaded_here=0
-	stress_loaded labyrinth && return 0
+	module_loaded labyrinth && return 0
 	insmod "$LAB_KO/labyrinth.ko" pages_per_cpu=256 low_watermark=64 ||
 		return 1
 	stress_loaded_here=1
-}
-
-# Let the refill workers finish: a write of pages_per_cpu waits for them.
-stress_settle() {
-	stress_set pages_per_cpu "$(param pages_per_cpu)"
 }
 
 stress_hotplug_cycle() {
@@ -226,7 +180,7 @@ stress_resize() {
 		pages=128
 		low=64
 	fi
-	stress_set pages_per_cpu $pages && stress_set low_watermark $low ||
+	set_param pages_per_cpu $pages && set_param low_watermark $low ||
 		stress_resize_errors=$((stress_resize_errors + 1))
 	stress_resizes=$((stress_resizes + 1))
 }
@@ -236,11 +190,11 @@ stress_resize() {
 stress_fault_phase() {
 	local left
 
-	echo $STRESS_BUDGET > $STRESS_FPA/times
+	echo $STRESS_BUDGET > "$LAB_FPA"/times
 	echo "$1" >&4
-	stress_pause 1
+	pause_for 1
 	echo 0 >&4
-	read -r left < $STRESS_FPA/times
+	read -r left < "$LAB_FPA"/times
 	stress_injected=$((stress_injected + STRESS_BUDGET - left))
 	stress_phases=$((stress_phases + 1))
 }
@@ -249,11 +203,11 @@ stress_fault_phase() {
 # fails first: a round starts while the run still goes, and a hotplug
 # cycle on a slow machine may outlast a short run.
 stress_disturb() {
-	if [ -d $STRESS_FPA ]; then
+	if [ -d "$LAB_FPA" ]; then
 		stress_fault_phase 10
 		stress_fault_phase 100
 	else
-		stress_pause 1
+		pause_for 1
 	fi
 	stress_hotplug_cycle
 	stress_resize
@@ -275,21 +229,21 @@ stress_check_results() {
 	check stress_no_corruption [ "$(stress_res corrupted)" = 0 ]
 	check stress_no_dirty_serve [ "$(stress_res dirty_served)" = 0 ]
 	sum=$(awk '$1 ~ /^held_cpu/ { n += $2 } END { print n + 0 }' "$STRESS_SAVED")
-	stress_both stress_no_page_lost \
+	check_both stress_no_page_lost \
 		"pages_lost $(stress_res pages_lost), held by CPUs $sum" \
 		"$(stress_res pages_lost) = 0" "$sum = 0"
 }
 
 stress_check_disturbance() {
 	if [ -w "$STRESS_CPU1" ]; then
-		stress_both stress_cpu1_hotplug_cycles \
+		check_both stress_cpu1_hotplug_cycles \
 			"$stress_cycles cycles, $stress_hotplug_errors failed" \
 			"$stress_cycles -gt 0" "$stress_hotplug_errors = 0"
 	fi
-	stress_both stress_resizes_accepted \
+	check_both stress_resizes_accepted \
 		"$stress_resizes resizes, $stress_resize_errors refused" \
 		"$stress_resizes -gt 0" "$stress_resize_errors = 0"
-	if [ -d $STRESS_FPA ]; then
+	if [ -d "$LAB_FPA" ]; then
 		check stress_page_allocations_failed [ "$stress_injected" -gt 0 ]
 	else
 		skip stress_fault_injection "no fail_page_alloc on $(uname -r)"
@@ -316,7 +270,7 @@ stress_ctx_row() {
 stress_print_table() {
 	local fpa="n/a (no fail_page_alloc)"
 
-	[ -d $STRESS_FPA ] &&
+	[ -d "$LAB_FPA" ] &&
 		fpa="$stress_phases ($((stress_phases / 2)) at 10 %, $((stress_phases / 2)) at 100 %), $stress_injected allocations failed"
 	stress_table "### labyrinth stress: $(uname -r), $(stress_res cpus) CPUs, $1 ms"
 	stress_table ""
@@ -348,10 +302,10 @@ stress_run() {
 
 	stress_cycles=0 stress_hotplug_errors=0 stress_resizes=0
 	stress_resize_errors=0 stress_phases=0 stress_injected=0
-	stress_open_fds
+	pause_open
 	f0=$(free_pages_baseline)
 	stress_load_labyrinth || { fail stress_labyrinth_loads "insmod failed"; return; }
-	[ -d $STRESS_FPA ] && stress_fpa_setup
+	[ -d "$LAB_FPA" ] && fpa_fail_all
 	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0 \
 		interval_us="${labstress_us:-500}"; then
 		fail stress_module_loads "insmod labyrinth_stress failed"
@@ -365,7 +319,7 @@ stress_run() {
 	stress_check_results
 	stress_check_disturbance
 	check stress_rmmod_stress_module rmmod labyrinth_stress
-	stress_settle
+	reserve_settle
 	check stress_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
 	check stress_no_put_rejected [ "$(labstat put_rejected)" = 0 ]
 	stress_print_table "$1"
@@ -383,14 +337,14 @@ GUARANTEE_BUDGET=1000000
 guarantee_part() {
 	local rc=0
 
-	echo $GUARANTEE_BUDGET > $STRESS_FPA/times
+	echo $GUARANTEE_BUDGET > "$LAB_FPA"/times
 	exec 5> /sys/kernel/debug/labyrinth_stress/guarantee
 	echo 100 >&4
 	echo "$1" >&5 || rc=1
-	stress_pause 0.3
+	pause_for 0.3
 	echo 0 >&4
 	exec 5>&-
-	read -r guarantee_left < $STRESS_FPA/times
+	read -r guarantee_left < "$LAB_FPA"/times
 	guarantee_injected=$((GUARANTEE_BUDGET - guarantee_left))
 	stress_save
 	return $rc
@@ -406,15 +360,15 @@ guarantee_checks() {
 	taken=$(stress_res guarantee_taken)
 	expected=$(stress_res guarantee_expected)
 	cpus=$(stress_res guarantee_cpus)
-	stress_both "guarantee_${1}_takes_whole_reserve" \
+	check_both "guarantee_${1}_takes_whole_reserve" \
 		"took $taken, reserve $expected" \
 		"$taken $2 $expected" "$expected -gt 0"
 	check "guarantee_${1}_no_page_twice" [ "$(stress_res guarantee_duplicates)" = 0 ]
-	stress_both "guarantee_${1}_in_hardirq_at_once" \
+	check_both "guarantee_${1}_in_hardirq_at_once" \
 		"$(stress_res guarantee_not_hardirq) CPUs outside hard-IRQ, together $(stress_res guarantee_together)" \
 		"$(stress_res guarantee_not_hardirq) = 0" \
 		"$(stress_res guarantee_together) = 1"
-	stress_both "guarantee_${1}_allocator_failed_throughout" \
+	check_both "guarantee_${1}_allocator_failed_throughout" \
 		"$guarantee_injected failed, budget left $guarantee_left" \
 		"$guarantee_injected -ge $cpus" "$guarantee_left -gt 0"
 }
@@ -457,7 +411,7 @@ guarantee_nmi() {
 	fi
 	taken=$(stress_res guarantee_taken)
 	expected=$(stress_res guarantee_expected)
-	stress_both guarantee_nmi_takes_more_than_share \
+	check_both guarantee_nmi_takes_more_than_share \
 		"took $taken in NMI, share $share, reserve $expected" \
 		"$taken -gt $share" "$taken -le $expected"
 	check guarantee_nmi_no_page_twice [ "$(stress_res guarantee_duplicates)" = 0 ]
@@ -472,7 +426,7 @@ guarantee_refill_check() {
 	local i=0
 
 	until stress_pools_full || [ $i -ge 100 ]; do
-		stress_pause 0.1
+		pause_for 0.1
 		i=$((i + 1))
 	done
 	if [ "$(labstat refill_failures)" -gt "$1" ] && stress_pools_full; then
@@ -486,28 +440,28 @@ guarantee_refill_check() {
 guarantee_run() {
 	local rf
 
-	if [ ! -d $STRESS_FPA ]; then
+	if [ ! -d "$LAB_FPA" ]; then
 		skip guarantee_run "no fail_page_alloc on $(uname -r)"
 		return 0
 	fi
-	stress_open_fds
-	stress_fpa_setup
+	pause_open
+	fpa_fail_all
 	stress_load_labyrinth || { fail guarantee_labyrinth_loads "insmod failed"; return; }
-	stress_settle
+	reserve_settle
 	if ! insmod "$LAB_KO/labyrinth_stress.ko" mode=guarantee \
 		reserve="$(param pages_per_cpu)"; then
 		fail guarantee_module_loads "insmod labyrinth_stress failed"
 		return
 	fi
 	guarantee_from_full all_cpus all -eq
-	stress_settle
+	reserve_settle
 	rf=$(labstat refill_failures)
 	guarantee_from_full cpu0_alone alone -ge
 	guarantee_refill_check "$rf"
 	guarantee_nmi
-	stress_settle
+	reserve_settle
 	check guarantee_rmmod_stress_module rmmod labyrinth_stress
-	stress_settle
+	reserve_settle
 	check guarantee_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
 	[ "$stress_loaded_here" = 1 ] && unload_balanced guarantee
 }
