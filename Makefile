@@ -97,7 +97,7 @@ bench:
 	tests/vm/run.sh bench
 
 docs:
-	tests/vm/docs.sh
+	tests/vm/report/docs.sh
 
 # STRESS_MS, from the command line or the environment, reaches run.sh
 # through the environment.

@@ -77,10 +77,10 @@ verdict() {
 	return 1
 }
 
-# shellcheck source=tests/vm/lib-host.sh
-. "$vm/lib-host.sh"
-# shellcheck source=tests/vm/report.sh
-. "$vm/report.sh"
+# shellcheck source=tests/vm/host/lib.sh
+. "$vm/host/lib.sh"
+# shellcheck source=tests/vm/report/report.sh
+. "$vm/report/report.sh"
 
 mkdir -p "$cache" "$build" || die "cannot create $cache and $build"
 exec 9> "$cache/lock"
@@ -187,7 +187,7 @@ check)
 	fi
 	if wants t612 t612-ioa0 t612-iof1-maxcpus4 t612-smp8 || [ -z "${LAB_BOOTS:-}" ]; then
 		say "building the 6.12 test kernel (base flavour)"
-		ktree=$("$vm/kernel.sh" base)
+		ktree=$("$vm/kernel/build.sh" base)
 		kunit_tool "$ktree"
 	else
 		kunit_tool
@@ -195,12 +195,12 @@ check)
 	# The whole matrix: the linters and the reports, the host's own
 	# tests.
 	if [ -z "${LAB_BOOTS:-}" ] && [ -z "${LAB_TEST:-}" ]; then
-		if "$vm/lint.sh" "$ktree"; then
+		if "$vm/host/lint.sh" "$ktree"; then
 			ok
 		else
 			not_ok "lint: shellcheck, checkpatch, W=1, sparse and coccicheck clean"
 		fi
-		if "$vm/docs.sh" --check; then
+		if "$vm/report/docs.sh" --check; then
 			ok
 		else
 			not_ok "reports/ measured the checkout's sources, README.md and docs/ show them (make docs)"
@@ -208,19 +208,19 @@ check)
 	fi
 	if wants d612 d612-uaf; then
 		say "building the 6.12 test kernel (debug flavour: KASAN, UBSAN, kmemleak, wait-context and object checks)"
-		dtree=$("$vm/kernel.sh" debug)
+		dtree=$("$vm/kernel/build.sh" debug)
 	fi
 	if wants r612; then
 		say "building the 6.12 test kernel (PREEMPT_RT flavour: lockdep, raw lock nesting, atomic sleep checks)"
-		rtree=$("$vm/kernel.sh" rt)
+		rtree=$("$vm/kernel/build.sh" rt)
 	fi
 	if wants t73; then
 		say "building the 7.3 test kernel (base flavour) from Debian 13 backports' linux-source-7.3"
-		k73tree=$("$vm/kernel.sh" base 7.3)
+		k73tree=$("$vm/kernel/build.sh" base 7.3)
 	fi
 	if wants t612-net; then
 		say "building the 6.12 test kernel (net flavour: e1000, virtio_net, AF_PACKET)"
-		ntree=$("$vm/kernel.sh" net)
+		ntree=$("$vm/kernel/build.sh" net)
 	fi
 	[ -z "$ktree" ] || build_modules test612 "$ktree"
 	[ -z "$dtree" ] || build_modules debug612 "$dtree"
@@ -272,16 +272,16 @@ demo)
 	;;
 lint)
 	ensure_packages "${PKGS_CHECK[@]}"
-	ktree=$("$vm/kernel.sh" base)
-	"$vm/lint.sh" "$ktree"
+	ktree=$("$vm/kernel/build.sh" base)
+	"$vm/host/lint.sh" "$ktree"
 	;;
 bench)
 	ensure_packages "${PKGS_CHECK[@]}" gnuplot-nox
 	say "building the 6.12 test kernel (base flavour) for the objpool table"
-	ktree=$("$vm/kernel.sh" base)
+	ktree=$("$vm/kernel/build.sh" base)
 	kunit_tool "$ktree"
 	say "building the 7.3 test kernel (base flavour) for the nolock and guarantee tables"
-	k73tree=$("$vm/kernel.sh" base 7.3)
+	k73tree=$("$vm/kernel/build.sh" base 7.3)
 	distro_kernel
 	build_modules distro "$DISTRO_KDIR"
 	build_modules test612 "$ktree"
@@ -321,7 +321,7 @@ bench)
 stress)
 	ensure_packages "${PKGS_CHECK[@]}"
 	say "building the 6.12 test kernel (base flavour)"
-	ktree=$("$vm/kernel.sh" base)
+	ktree=$("$vm/kernel/build.sh" base)
 	kunit_tool "$ktree"
 	stress_ms=${STRESS_MS:-300000}
 	timeout_s=${LAB_TIMEOUT:-$((stress_ms / 1000 + 900))}
@@ -344,7 +344,7 @@ stress)
 clients)
 	ensure_packages "${PKGS_CHECK[@]}"
 	say "building the 6.12 test kernel (net flavour: e1000, virtio_net, AF_PACKET)"
-	ntree=$("$vm/kernel.sh" net)
+	ntree=$("$vm/kernel/build.sh" net)
 	kunit_tool "$ntree"
 	distro_kernel
 	build_modules net612 "$ntree"

@@ -9,7 +9,7 @@
 set -uo pipefail
 
 ktree=${1:?usage: lint.sh KTREE}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
 src=$ktree/source
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -19,7 +19,7 @@ status=0
 # know: dash is the dialect nearest to it.  Every finding fails, notes
 # and style included.
 echo "==> shellcheck"
-mapfile -t guest < <(git -C "$repo" ls-files tests/vm/init 'tests/vm/guest/*.sh')
+mapfile -t guest < <(git -C "$repo" ls-files tests/vm/guest/init 'tests/vm/guest/*.sh')
 mapfile -t host < <(git -C "$repo" ls-files '*.sh' .ci/run ':!tests/vm/guest/*')
 if ! (cd "$repo" && shellcheck -x -s dash "${guest[@]}"); then
 	echo "lint.sh: shellcheck found problems in the guest's scripts"

@@ -8,11 +8,12 @@
 # command loads and, for clients, the driver patches and the sender.  Not
 # the shell scripts that drive the guest and format the figures: the
 # settings they choose are printed in the report itself.  A report
-# records the hash (tests/vm/report.sh); make check fails on a report
-# whose hash is not the checkout's (tests/vm/docs.sh --check).
+# records the hash (tests/vm/report/report.sh); make check fails on a
+# report whose hash is not the checkout's (tests/vm/report/docs.sh
+# --check).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
 kind=${1:?usage: sources.sh demo|stress|bench|clients [--list]}
 
 case $kind in

@@ -4,7 +4,7 @@
 # The reports that make demo, make stress, make bench and make clients
 # write to build/reports/, sourced by run.sh.  Each holds what its command
 # measured, as it printed it, with where and when and the hash of the
-# sources it measured (tests/vm/sources.sh); make docs (tests/vm/docs.sh)
+# sources it measured (report/sources.sh); make docs (report/docs.sh)
 # takes them into reports/, README.md and docs/, which show no figure that
 # is not in one of them.
 
@@ -31,7 +31,7 @@ report_commit_now() {
 REPORT_COMMIT=$(report_commit_now)
 case $mode in
 demo|stress|bench|clients)
-	REPORT_SOURCES=$("$vm/sources.sh" "$mode") ||
+	REPORT_SOURCES=$("$vm/report/sources.sh" "$mode") ||
 		die "cannot hash the sources of make $mode"
 	;;
 esac
@@ -57,7 +57,7 @@ report_header() {
 
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	qemu=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
-	echo "<!-- written by make $1 from sources $REPORT_SOURCES (tests/vm/sources.sh $1);" \
+	echo "<!-- written by make $1 from sources $REPORT_SOURCES (tests/vm/report/sources.sh $1);" \
 		"make docs copies it into reports/, README.md and docs/ -->"
 	echo
 	echo "\`make $1\`, $(report_commit), $(date -u '+%Y-%m-%d %H:%M UTC');" \

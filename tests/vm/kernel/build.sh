@@ -3,7 +3,7 @@
 #
 # Build (or reuse) a test kernel and print the path of its build tree.
 #
-#   kernel.sh FLAVOUR [VERSION]
+#   build.sh FLAVOUR [VERSION]
 #
 # FLAVOUR is base, debug (base + debug.config), rt (base + rt.config) or
 # net (base + net.config: the network clients' drivers);
@@ -18,7 +18,7 @@
 # flavour are removed; ccache is capped.
 set -euo pipefail
 
-flavour=${1:?usage: kernel.sh base|debug|rt|net [6.12|7.3]}
+flavour=${1:?usage: build.sh base|debug|rt|net [6.12|7.3]}
 version=${2:-6.12}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${LAB_CACHE:-${HOME:-/root}/.cache/labyrinth}
@@ -26,7 +26,7 @@ export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 
 log() { echo "  [kernel] $*" >&2; }
-die() { echo "kernel.sh: $*" >&2; exit 1; }
+die() { echo "kernel/build.sh: $*" >&2; exit 1; }
 
 case $flavour in
 base|debug|rt|net) ;;
@@ -145,7 +145,7 @@ while read -r want; do
 	elif grep -qx "$want" "$out/.config"; then
 		continue
 	fi
-	echo "kernel.sh: requested option lost by olddefconfig: $want" >&2
+	echo "kernel/build.sh: requested option lost by olddefconfig: $want" >&2
 	missing=1
 done < <(grep -E '^CONFIG_|^# CONFIG_.* is not set' "$out/fragments.config" |
 	 awk '{ k = $1 == "#" ? $2 : substr($1, 1, index($1, "=") - 1);

@@ -6,7 +6,7 @@
 # shellcheck disable=SC2034,SC2154
 
 # The tools each command runs, installed if missing.  The kernels are not
-# among them: see distro_kernel and kernel.sh.
+# among them: see distro_kernel and kernel/build.sh.
 PKGS_DEMO=(qemu-system-x86 busybox-static build-essential cpio kmod rsync
 	   python3 linux-source-6.12 xz-utils)
 PKGS_CHECK=("${PKGS_DEMO[@]}" bc bison flex libelf-dev libssl-dev ccache
@@ -281,7 +281,7 @@ make_initramfs() {
 	stage=$dir/initramfs
 	rm -rf "$stage"
 	mkdir -p "$stage/lab"
-	install -m 755 "$vm/init" "$stage/init"
+	install -m 755 "$vm/guest/init" "$stage/init"
 	cp "$vm"/guest/*.sh "$vm"/guest/*.plan "$stage/lab/"
 	for c in "$vm"/lab-*.c; do
 		gcc -static -O2 -Wall -Werror -o "$stage/lab/$(basename "$c" .c)" "$c"
@@ -391,7 +391,7 @@ judge_ktap() {
 		not_ok "$label: kunit.py parses ${doc##*/}"
 		return
 	fi
-	counts=$(python3 "$vm/ktap-count.py" "$doc.json" "$doc.kunit" "$skips" \
+	counts=$(python3 "$vm/host/ktap-count.py" "$doc.json" "$doc.kunit" "$skips" \
 		"$doc" "${plan[@]}")
 	read -r p f s <<< "$(head -n 1 <<< "$counts")"
 	passed=$((passed + p))

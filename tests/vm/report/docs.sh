@@ -3,7 +3,7 @@
 #
 # make docs: take the reports that make demo, stress, bench and clients
 # wrote to build/reports/ into reports/, when they measured the sources
-# of this checkout (tests/vm/sources.sh), then copy the reports into
+# of this checkout (tests/vm/report/sources.sh), then copy the reports into
 # README.md and docs/*.md.  Each place that shows one is marked with
 #
 #	<!-- BEGIN reports/FILE -->
@@ -18,7 +18,7 @@
 # difference.
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
 vm=$repo/tests/vm
 new=$(mktemp)
 trap 'rm -f "$new"' EXIT
@@ -35,7 +35,7 @@ report_made() {
 # current KIND: the hash of the checkout's sources for KIND's reports.
 declare -A current
 for kind in demo stress bench clients; do
-	current[$kind]=$("$vm/sources.sh" "$kind")
+	current[$kind]=$("$vm/report/sources.sh" "$kind")
 done
 
 # fresh FILE: whether the report FILE measured the checkout's sources;
@@ -49,7 +49,7 @@ fresh() {
 		return 1
 	fi
 	if [ "$hash" != "${current[$kind]}" ]; then
-		echo "docs.sh: ${1#"$repo"/} measured sources $hash, the checkout's are ${current[$kind]} (tests/vm/sources.sh $kind --list): run make $kind, then make docs" >&2
+		echo "docs.sh: ${1#"$repo"/} measured sources $hash, the checkout's are ${current[$kind]} (tests/vm/report/sources.sh $kind --list): run make $kind, then make docs" >&2
 		return 1
 	fi
 }
