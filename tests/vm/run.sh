@@ -98,12 +98,12 @@ skips() {
 
 # The skips each kernel explains, by name (a result's last part).  Every
 # kernel: a check that needs CPUs possible beyond the online ones (one
-# boot, deb61-ioa0, has them).  The test kernels but the debug one: no kmemleak.  The
-# Debian kernels: no KUnit, no fault injection, no kmemleak, no lockdep.
-# The test kernels: no memory hotplug, DKMS builds for the Debian kernel
-# only, and one KUnit case of the two that depend on init_on_alloc and
-# init_on_free.  Debian's RT kernel: as Debian's, DKMS builds for the
-# standard one, and no DIMM to offline.
+# boot, deb61rt, has them).  The test kernels but the debug one: no
+# kmemleak.  The Debian kernels: no KUnit, no fault injection, no
+# kmemleak, no lockdep.  The test kernels: no memory hotplug, DKMS builds
+# for the Debian kernel only, and one KUnit case of the two that depend on
+# init_on_alloc and init_on_free.  Debian's RT kernel: as Debian's, DKMS
+# builds for the standard one, no DIMM to offline.
 NO_KMEMLEAK=no_kmemleak_reports
 NO_LOCKDEP=lockdep_still_enabled
 NO_FPA=(kunit_suite guarantee_run load_fails_with_enomem_when_fill_fails
@@ -111,8 +111,6 @@ NO_FPA=(kunit_suite guarantee_run load_fails_with_enomem_when_fill_fails
 	stress_fault_injection)
 ONLINE=only_online_pools_filled
 DISTRO_SKIPS=$(skips "${NO_FPA[@]}" $NO_KMEMLEAK $NO_LOCKDEP $ONLINE)
-DISTRO_RT_SKIPS=$(skips dkms_built_module memory_offline "${NO_FPA[@]}" \
-	$NO_KMEMLEAK $NO_LOCKDEP $ONLINE)
 TEST_ONLY=(dkms_built_module memory_offline)
 INIT_ON=labyrinth.put_pools_page_as_is_when_init_off
 INIT_OFF=labyrinth.served_pages_are_cleared_when_init_on_alloc_or_free
@@ -129,7 +127,7 @@ check_boots() {
 	# -smp 2,maxcpus=4 gives 6.12 no possible CPU beyond the online ones
 	# under emulation: it counts QEMU's disabled LAPIC entries only under
 	# a hypervisor it detects (acpi_is_processor_usable()).  Debian's 6.1
-	# counts them: deb61-ioa0 has them.
+	# counts them: deb61rt has them.
 	LAB_APPEND="init_on_alloc=0 init_on_free=1" LAB_SMP=2,maxcpus=4 \
 	LAB_SKIPS=$(skips "${TEST_ONLY[@]}" $INIT_ON $NO_KMEMLEAK $ONLINE) \
 		boot_and_judge t612-iof1-maxcpus4 test612 "$k" check
@@ -157,16 +155,19 @@ check_boots() {
 	# test kernels have no memory hotplug.
 	LAB_SKIPS=$DISTRO_SKIPS LAB_DIMM=1
 	boot_and_judge deb61 distro "$DISTRO_IMAGE" check
-	LAB_APPEND="init_on_alloc=0" LAB_SMP=2,maxcpus=4 \
-	LAB_SKIPS=$(skips "${NO_FPA[@]}" $NO_KMEMLEAK $NO_LOCKDEP) \
+	LAB_APPEND="init_on_alloc=0" \
 		boot_and_judge deb61-ioa0 distro "$DISTRO_IMAGE" check
 	# Two memory nodes: Debian's kernel has NUMA, the test kernels not.
 	LAB_NUMA=1 LAB_SKIPS=$(skips $NO_KMEMLEAK $NO_LOCKDEP) LAB_DIMM='' \
 		boot_and_judge deb61-numa distro "$DISTRO_IMAGE" numa
 	# No DIMM: what the RT kernel allocates while the reserve grows
-	# lands in the block memory.sh empties for it, every time.
-	LAB_SKIPS=$DISTRO_RT_SKIPS LAB_DIMM=
-	boot_and_judge deb61rt distro-rt "$rt_image" check
+	# lands in the block memory.sh empties for it, every time.  Two CPUs
+	# possible beyond the online ones (not with the DIMM: the zone's
+	# per-CPU data for them pins the first block onlined).
+	LAB_DIMM='' LAB_SMP=2,maxcpus=4 \
+	LAB_SKIPS=$(skips dkms_built_module memory_offline "${NO_FPA[@]}" \
+		$NO_KMEMLEAK $NO_LOCKDEP) \
+		boot_and_judge deb61rt distro-rt "$rt_image" check
 	# The clients experiment, short: one round of each arm under the
 	# control case (make clients runs the whole of it).
 	LAB_NET=short LAB_SKIPS=$TEST_SKIPS
