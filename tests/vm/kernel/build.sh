@@ -54,6 +54,7 @@ debian_mirror() {
 fetch_source_73() {
 	local dir=$cache/deb apt deb
 
+	mkdir -p "$dir"
 	deb=$(find "$dir" -maxdepth 1 -name 'linux-source-7.3_*_all.deb' |
 	      sort -V | tail -n 1)
 	if [ -z "$deb" ]; then
