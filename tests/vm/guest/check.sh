@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest tests: labyrinth as users load it.  Sourced by /init (labmode=check)
-# on both kernels; the KUnit suite runs where the kernel has KUnit.
+# Guest tests: labyrinth as users load it, run by check.plan on every
+# kernel; the KUnit suite runs where the kernel has KUnit.
 
 ncpu=$(nproc)
 

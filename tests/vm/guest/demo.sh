@@ -2,8 +2,8 @@
 #
 # make demo: labyrinth serving a driver that takes pages in hard-IRQ
 # context on every CPU, then the same while the page allocator is empty.
-# Sourced by /init (labmode=demo).  Output lines start with "==", "$ " or
-# two spaces: the host shows those.
+# Run by demo.plan.  Output lines start with "==", "$ " or two spaces: the
+# host shows those.
 
 show() {
 	echo "\$ $*"

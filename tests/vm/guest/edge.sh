@@ -3,8 +3,8 @@
 # Guest tests of the edges users reach: unloading while the refill worker
 # is queued or backing off, CPU hotplug racing allocation failures and
 # parameter writes, the smallest reserves under traffic, and fallback=0
-# with the page allocator really exhausted.  Sourced by check.sh after
-# stress.sh (it uses its fault-injection helpers).
+# with the page allocator really exhausted (check.plan).  Each test starts
+# and ends with nothing of its own loaded.
 
 EDGE_CPU1=/sys/devices/system/cpu/cpu1/online
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Stress and guarantee tests.  Sourced by /init for labmode=stress (make
-# stress), which runs both below with the length the host passes as
-# labstress_ms; check.sh sources it too and runs a short stress.
+# Stress and guarantee tests.  stress.plan (make stress, and make check's
+# eight-CPU boot) runs both below with the length the host passes as
+# labstress_ms; check.plan runs a short stress.
 #
 #   stress_run MS	labyrinth_stress takes and returns pages in hard-IRQ,
 #			softirq and process context on every CPU for MS
