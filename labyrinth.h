@@ -122,16 +122,50 @@
  * holds pages.  A page given back twice after it was served again to
  * another user cannot be told from a legitimate put.
  *
- * Counters are in /sys/kernel/debug/labyrinth/{stats,cpus}.
+ * Counters are in /sys/kernel/debug/labyrinth/{stats,cpus}, and for a named
+ * reserve in /sys/kernel/debug/labyrinth/<name>/{stats,cpus}.
  */
 #ifndef _LABYRINTH_H
 #define _LABYRINTH_H
 
+#include <linux/err.h>
 #include <linux/mm.h>
 
 struct page *labyrinth_get(void);
 void labyrinth_put(struct page *page);
 void labyrinth_hand_on(struct page *page);
+
+/*
+ * Named reserves.  labyrinth_get() and labyrinth_put() serve the default
+ * reserve, which every client shares and the module parameters size.  A
+ * client that must not lose its emergency pages to another one creates a
+ * reserve of its own: its pools, per CPU, hold pages no other reserve can
+ * take, and everything said above holds for it (sources, contexts, NMI,
+ * the checks of a page given back), with its own capacity and flags.
+ *
+ * A page belongs to no reserve once served: given back to another reserve
+ * than the one that served it, it joins that reserve's pool (the pages
+ * are alike).  Both reserves' counters then say so (the first counts a
+ * page in use for ever, the second more pages released than it took);
+ * with the debug parameter on, such a put is reported, naming both.
+ */
+
+/* The longest name of a reserve, without its terminating NUL. */
+#define LABYRINTH_NAME_MAX	31
+
+/* labyrinth_reserve_create() flags */
+#define LABYRINTH_NO_FALLBACK	0x1U	/* never call the page allocator in a get */
+
+struct labyrinth_reserve;
+
+struct labyrinth_reserve *labyrinth_reserve_create(const char *name,
+						   unsigned int pages_per_cpu,
+						   unsigned int flags);
+void labyrinth_reserve_destroy(struct labyrinth_reserve *r);
+int labyrinth_reserve_resize(struct labyrinth_reserve *r,
+			     unsigned int pages_per_cpu);
+struct page *labyrinth_reserve_get(struct labyrinth_reserve *r);
+void labyrinth_reserve_put(struct labyrinth_reserve *r, struct page *page);
 
 /**
  * labyrinth() - take one page from the reserve and return its address

@@ -6,12 +6,16 @@
 #ifndef _LABYRINTH_INTERNAL_H
 #define _LABYRINTH_INTERNAL_H
 
+#include <linux/cpumask.h>
 #include <linux/jump_label.h>
+#include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/page_ref.h>
 #include <linux/seq_file.h>
 #include <linux/types.h>
 
+#include "labyrinth.h"
 #include "labyrinth_compat.h"
 
 /* Hard upper bound of pages_per_cpu: 64 MiB per CPU with 4 KiB pages. */
@@ -94,18 +98,60 @@ bool lab_debug_get(struct page *page, unsigned long ip, bool pooled);
 void lab_debug_show_outstanding(struct seq_file *m);
 void lab_debug_exit(void);
 
-extern unsigned int lab_pages_per_cpu;
-extern unsigned int lab_low_watermark;
-extern bool lab_fallback;
-extern bool lab_live;
+struct lab_cpu;
+
+/**
+ * struct labyrinth_reserve - a reserve: one pool per possible CPU
+ * @cpus: the pools
+ * @pages_per_cpu: the capacity of each pool
+ * @low_watermark: a pool below this is refilled
+ * @fallback: a get that finds every pool empty may call the page allocator
+ * @live: every online pool is filled and users may come; until then (and
+ *	again from destroy on) the pools are the loader's alone
+ * @dead: destroyed; a page given back is freed (see dead_put())
+ * @stocked: CPUs whose stash had pages when last changed: where thieves
+ *	look (a hint; see stash_count())
+ * @node: in lab_reserves, under lab_reserves_lock
+ * @dir: its debugfs directory (the default reserve's is labyrinth's own)
+ * @name: "default", or the name labyrinth_reserve_create() was given
+ *
+ * The default reserve (lab_default) is a static instance, sized by the
+ * module parameters, which point into it.
+ */
+struct labyrinth_reserve {
+	struct lab_cpu __percpu *cpus;
+	unsigned int pages_per_cpu;
+	unsigned int low_watermark;
+	bool fallback;
+	bool live;
+	bool dead;
+	struct list_head node;
+	struct dentry *dir;
+	char name[LABYRINTH_NAME_MAX + 1];
+	struct cpumask stocked;
+};
+
+extern struct labyrinth_reserve lab_default;
+extern struct mutex lab_reserves_lock;
+extern struct list_head lab_reserves;
+extern unsigned long lab_max_total_pages;
+
+unsigned long lab_total_pages(const struct labyrinth_reserve *skip);
 
 int lab_reserve_init(void);
 void lab_reserve_exit(void);
-void lab_reserve_start(void);
+int lab_pools_init(struct labyrinth_reserve *r);
+int lab_pools_fill(struct labyrinth_reserve *r);
+void lab_pools_free(struct labyrinth_reserve *r);
+void lab_sync(struct labyrinth_reserve *r);
+void lab_snapshot(const struct labyrinth_reserve *r, unsigned int cpu,
+		  struct lab_cpu_snapshot *snap);
 void lab_reserve_sync(void);
 void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap);
 size_t lab_reserve_bookkeeping(void);
 int lab_cpu_prepare(unsigned int cpu);
 int lab_cpu_dead(unsigned int cpu);
+
+void lab_debugfs_reserve(struct labyrinth_reserve *r);
 
 #endif /* _LABYRINTH_INTERNAL_H */
