@@ -455,11 +455,11 @@ static int cmp_ulong(const void *a, const void *b)
 
 /*
  * Call @show (if not NULL) for every function that holds outstanding pages
- * of @r, with their number, then (for the default reserve, which the table's overflow
- * is counted with) for the untracked ones (ip 0).  The table is read a batch
- * at a time: while pages come and go, an entry moved from a batch not yet
- * read to one already read (a removal moves entries back) is missed, one
- * moved the other way counted twice.  Return: pages in all.
+ * of @r, with their number, then (for the default reserve, with which the
+ * table's overflow is counted) for the untracked ones (ip 0).  The table
+ * is read a batch at a time: while pages come and go, an entry moved from
+ * a batch not yet read to one already read (a removal moves entries back)
+ * is missed, one moved the other way counted twice.  Return: pages in all.
  */
 static unsigned long walk_holders(const struct labyrinth_reserve *r,
 				  void (*show)(void *arg, unsigned long ip,

@@ -133,7 +133,8 @@ struct labyrinth_reserve {
 	struct list_head node;
 	struct dentry *dir;
 	char name[LABYRINTH_NAME_MAX + 1];
-	struct cpumask stocked;
+	/* Written by every CPU's stash changes: off the fields gets read. */
+	struct cpumask stocked ____cacheline_aligned_in_smp;
 };
 
 extern struct labyrinth_reserve lab_default;

@@ -406,8 +406,9 @@ static unsigned int level_seen(const struct lab_cpu *c)
 
 /*
  * Any CPU, stash_lock held: @c's stash holds @nr pages now.  Its bit in
- * the reserve's stocked mask is written only when the stash empties or stops being
- * empty, and is only a hint: a thief takes the lock before it trusts it.
+ * the reserve's stocked mask is written only when the stash empties or
+ * stops being empty, and is only a hint: a thief takes the lock before it
+ * trusts it.
  */
 static void stash_count(struct lab_cpu *c, unsigned int nr)
 {
@@ -657,8 +658,8 @@ static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
 /*
  * Move up to @want pages from one other CPU's stash to @list: a CPU of
  * @thief's node if one has pages, else the one page to serve from any
- * CPU of its reserve.  Only the CPUs in its stocked mask are tried, those after @thief first
- * so that thieves spread over their victims.  Nothing here grows with
+ * CPU of its reserve.  Only the CPUs in its stocked mask are tried, those
+ * after @thief first so that thieves spread over their victims.  Nothing here grows with
  * the number of CPUs but the scan of a bitmap.
  * Return: the pages moved.
  */
