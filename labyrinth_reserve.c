@@ -659,8 +659,8 @@ static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
  * Move up to @want pages from one other CPU's stash to @list: a CPU of
  * @thief's node if one has pages, else the one page to serve from any
  * CPU of its reserve.  Only the CPUs in its stocked mask are tried, those
- * after @thief first so that thieves spread over their victims.  Nothing here grows with
- * the number of CPUs but the scan of a bitmap.
+ * after @thief first so that thieves spread over their victims.  Nothing
+ * here grows with the number of CPUs but the scan of a bitmap.
  * Return: the pages moved.
  */
 static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
