@@ -59,7 +59,9 @@
 
 /**
  * struct lab_test - the state of one test case
- * @pages: the pages the case holds; the exit function gives them back
+ * @r: the reserve the case measures: lab_default (labyrinth_get()) but
+ *	in the cases of named reserves
+ * @pages: the pages of @r the case holds; the exit function gives them back
  * @nr: entries in use in @pages
  * @max: size of @pages
  * @cap: the pages_per_cpu parameter
@@ -79,6 +81,7 @@
  * @after: @cpu's pool after it
  */
 struct lab_test {
+	struct labyrinth_reserve *r;
 	struct page **pages;
 	unsigned int nr;
 	unsigned int max;
@@ -104,6 +107,7 @@ struct lab_test {
  * @timer: runs them in hard-IRQ context
  * @tasklet: runs them in softirq context
  * @done: completed once they ran
+ * @r: the reserve they use
  * @cpu: the CPU they ran on
  * @hardirq: in_hardirq() there
  * @softirq: in_serving_softirq() there
@@ -118,6 +122,7 @@ struct lab_ctx_test {
 	struct hrtimer timer;
 	struct tasklet_struct tasklet;
 	struct completion done;
+	struct labyrinth_reserve *r;
 	unsigned int cpu;
 	bool hardirq;
 	bool softirq;
@@ -193,11 +198,26 @@ static void expect_put_counted(struct kunit *test,
 		       item);
 }
 
+/* A get of @r: labyrinth_get() for the default reserve. */
+static struct page *get_from(struct labyrinth_reserve *r)
+{
+	return r == &lab_default ? labyrinth_get() : labyrinth_reserve_get(r);
+}
+
+/* A put to @r: labyrinth_put() for the default reserve. */
+static void put_to(struct labyrinth_reserve *r, struct page *page)
+{
+	if (r == &lab_default)
+		labyrinth_put(page);
+	else
+		labyrinth_reserve_put(r, page);
+}
+
 /* Preemption off: the case now measures the CPU it runs on. */
 static void note_cpu(struct lab_test *t)
 {
 	t->cpu = smp_processor_id();
-	lab_reserve_snapshot(t->cpu, &t->start);
+	lab_snapshot(t->r, t->cpu, &t->start);
 }
 
 static void pin(struct lab_test *t)
@@ -211,26 +231,26 @@ static void unpin(void)
 	preempt_enable();
 }
 
-/* Pinned: one labyrinth_get(), between two snapshots; hold the page. */
+/* Pinned: one get of @t->r, between two snapshots; hold the page. */
 static struct page *get_one(struct lab_test *t)
 {
 	struct page *page;
 
-	lab_reserve_snapshot(t->cpu, &t->before);
-	page = labyrinth_get();
-	lab_reserve_snapshot(t->cpu, &t->after);
+	lab_snapshot(t->r, t->cpu, &t->before);
+	page = get_from(t->r);
+	lab_snapshot(t->r, t->cpu, &t->after);
 	if (page)
 		t->pages[t->nr++] = page;
 	t->last = page;
 	return page;
 }
 
-/* Pinned: one labyrinth_put(), between two snapshots. */
+/* Pinned: one put to @t->r, between two snapshots. */
 static void put_one(struct lab_test *t, struct page *page)
 {
-	lab_reserve_snapshot(t->cpu, &t->before);
-	labyrinth_put(page);
-	lab_reserve_snapshot(t->cpu, &t->after);
+	lab_snapshot(t->r, t->cpu, &t->before);
+	put_to(t->r, page);
+	lab_snapshot(t->r, t->cpu, &t->after);
 }
 
 /* Pinned: take up to @n pages.  Return: the number taken. */
@@ -267,8 +287,9 @@ static bool take_while_served(struct lab_test *t, bool steal)
 	return false;
 }
 
-/* Pages in the pools of the online CPUs other than @cpu. */
-static unsigned int other_levels(unsigned int cpu)
+/* Pages in @r's pools of the online CPUs other than @cpu. */
+static unsigned int other_levels(const struct labyrinth_reserve *r,
+				 unsigned int cpu)
 {
 	struct lab_cpu_snapshot snap;
 	unsigned int other, sum = 0;
@@ -276,7 +297,7 @@ static unsigned int other_levels(unsigned int cpu)
 	for_each_online_cpu(other) {
 		if (other == cpu)
 			continue;
-		lab_reserve_snapshot(other, &snap);
+		lab_snapshot(r, other, &snap);
 		sum += snap.level;
 	}
 	return sum;
@@ -334,6 +355,7 @@ static int lab_test_init(struct kunit *test)
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
+	t->r = &lab_default;
 	t->cap = READ_ONCE(lab_default.pages_per_cpu);
 	t->low = READ_ONCE(lab_default.low_watermark);
 	t->max = t->cap * num_possible_cpus() + HELD_SLACK;
@@ -356,7 +378,7 @@ static void lab_test_exit(struct kunit *test)
 	if (t->restore_low)
 		WRITE_ONCE(lab_default.low_watermark, t->low);
 	while (t->nr)
-		labyrinth_put(t->pages[--t->nr]);
+		put_to(t->r, t->pages[--t->nr]);
 	lab_reserve_sync();
 }
 
@@ -470,11 +492,11 @@ static int drain_stopped(void *arg)
 	unsigned int others;
 
 	note_cpu(t);
-	others = other_levels(t->cpu);
+	others = other_levels(t->r, t->cpu);
 	set_make_it_fail(t->fail_alloc);
 	t->drained = take_while_served(t, t->steal);
 	set_make_it_fail(false);
-	t->stolen_from = others - other_levels(t->cpu);
+	t->stolen_from = others - other_levels(t->r, t->cpu);
 	return 0;
 }
 
@@ -709,20 +731,23 @@ static void get_put_here(struct lab_ctx_test *x)
 	x->irqs_off = irqs_disabled();
 	x->nmi = in_nmi();
 	x->cpu = smp_processor_id();
-	lab_reserve_snapshot(x->cpu, &x->before);
-	page = labyrinth_get();
-	lab_reserve_snapshot(x->cpu, &x->mid);
+	lab_snapshot(x->r, x->cpu, &x->before);
+	page = get_from(x->r);
+	lab_snapshot(x->r, x->cpu, &x->mid);
 	x->got = page;
-	labyrinth_put(page);
-	lab_reserve_snapshot(x->cpu, &x->after);
+	put_to(x->r, page);
+	lab_snapshot(x->r, x->cpu, &x->after);
 }
 
+/* A get and a put of the reserve the case measures, in another context. */
 static struct lab_ctx_test *ctx_test_alloc(struct kunit *test)
 {
 	struct lab_ctx_test *x = kunit_kzalloc(test, sizeof(*x), GFP_KERNEL);
+	struct lab_test *t = test->priv;
 
 	KUNIT_ASSERT_NOT_NULL(test, x);
 	init_completion(&x->done);
+	x->r = t->r;
 	return x;
 }
 
@@ -1706,9 +1731,10 @@ static void debug_names_holder_of_outstanding_pages(struct kunit *test)
 	m.buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m.buf);
 	KUNIT_ASSERT_EQ(test, lab_debug_enable(true, t->cap * num_possible_cpus()), 0);
-	pin(t);
-	page = get_one(t);
-	unpin();
+	/* Called here, not in a helper: the table records the caller. */
+	page = labyrinth_get();
+	if (page)
+		t->pages[t->nr++] = page;
 	lab_debug_show_outstanding(&m, &lab_default);
 	lab_debug_enable(false, 0);
 
