@@ -2,7 +2,8 @@
 /*
  * KUnit suite "labyrinth": which source serves a get, what a put does with a
  * page, the refill worker, gets and puts in hard-IRQ and softirq context,
- * and the clearing of returned pages.
+ * and the clearing of returned pages; then named reserves: their creation,
+ * resizing and destruction.
  *
  * Each case starts from full pools (lab_reserve_sync() in the init
  * function); its exit function gives back every page the case still holds
@@ -24,12 +25,15 @@
  */
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
 #include <linux/kallsyms.h>
 #include <linux/kasan.h>
+#include <linux/kmsg_dump.h>
 #include <linux/kprobes.h>
 #include <linux/seq_file.h>
 #include <linux/mm.h>
@@ -75,7 +79,9 @@
  * @stolen_from: pages the other CPUs' pools lost in drain_stopped()
  * @restore_fallback: @fallback is to be written back on exit
  * @restore_low: @low is to be written back on exit
+ * @restore_max_total: @max_total is to be written back on exit
  * @fallback: lab_default.fallback before the case changed it
+ * @max_total: the max_total_pages parameter before the case changed it
  * @start: @cpu's pool when the case began to measure it
  * @before: @cpu's pool before the last measured get or put
  * @after: @cpu's pool after it
@@ -96,7 +102,9 @@ struct lab_test {
 	unsigned int stolen_from;
 	bool restore_fallback;
 	bool restore_low;
+	bool restore_max_total;
 	bool fallback;
+	unsigned long max_total;
 	struct lab_cpu_snapshot start;
 	struct lab_cpu_snapshot before;
 	struct lab_cpu_snapshot after;
@@ -348,6 +356,42 @@ static void skip_unless_allocator_fails(struct kunit *test)
 		kunit_skip(test, "fail_page_alloc does not fail order 0 for make_it_fail");
 }
 
+/* The max_total_pages parameter, read and written as an administrator does. */
+#define MAX_TOTAL_PARAM	"/sys/module/labyrinth/parameters/max_total_pages"
+
+static int max_total_read(unsigned long *pages)
+{
+	char buf[24] = "";
+	struct file *file;
+	loff_t pos = 0;
+	ssize_t len;
+
+	file = filp_open(MAX_TOTAL_PARAM, O_RDONLY, 0);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	len = kernel_read(file, buf, sizeof(buf) - 1, &pos);
+	filp_close(file, NULL);
+	if (len < 0)
+		return len;
+	return kstrtoul(buf, 10, pages);
+}
+
+static int max_total_write(unsigned long pages)
+{
+	struct file *file;
+	char buf[24];
+	loff_t pos = 0;
+	ssize_t len;
+
+	file = filp_open(MAX_TOTAL_PARAM, O_WRONLY, 0);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	len = kernel_write(file, buf, scnprintf(buf, sizeof(buf), "%lu", pages),
+			   &pos);
+	filp_close(file, NULL);
+	return len < 0 ? len : 0;
+}
+
 static int lab_test_init(struct kunit *test)
 {
 	struct lab_test *t;
@@ -377,6 +421,8 @@ static void lab_test_exit(struct kunit *test)
 		WRITE_ONCE(lab_default.fallback, t->fallback);
 	if (t->restore_low)
 		WRITE_ONCE(lab_default.low_watermark, t->low);
+	if (t->restore_max_total)
+		max_total_write(t->max_total);
 	while (t->nr)
 		put_to(t->r, t->pages[--t->nr]);
 	lab_reserve_sync();
@@ -1825,6 +1871,473 @@ static void hand_on_of_pooled_page_is_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
 }
 
+/*
+ * Named reserves.  A case creates its own, with a name no other case
+ * uses; reserve_release() destroys it when the case ends, after the exit
+ * function gave back the pages the case took through get_one().
+ */
+
+/* One character more than a reserve's name may have, and the longest. */
+#define NAME_TOO_LONG	"kunit_abcdefghijklmnopqrstuvwxyz"
+#define NAME_LONGEST	"kunit_abcdefghijklmnopqrstuvwxy"
+
+/**
+ * struct lab_named - a named reserve of a case, and pages it holds
+ * @r: the reserve, or NULL once the case destroyed it itself
+ * @pages: pages of @r the case holds; given back before the destroy
+ * @nr: entries in use in @pages
+ * @max: size of @pages
+ * @cap: the pages per CPU it was created with
+ */
+struct lab_named {
+	struct labyrinth_reserve *r;
+	struct page **pages;
+	unsigned int nr;
+	unsigned int max;
+	unsigned int cap;
+};
+
+/* KUnit action, when the case ends: give back @arg's pages, destroy it. */
+static void reserve_release(void *arg)
+{
+	struct lab_named *n = arg;
+
+	while (n->nr)
+		labyrinth_reserve_put(n->r, n->pages[--n->nr]);
+	labyrinth_reserve_destroy(n->r);
+}
+
+static struct lab_named *reserve_new(struct kunit *test, const char *name,
+				     unsigned int pages_per_cpu,
+				     unsigned int flags)
+{
+	struct lab_named *n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	struct labyrinth_reserve *r;
+
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	n->cap = pages_per_cpu;
+	n->max = pages_per_cpu * num_possible_cpus() + HELD_SLACK;
+	n->pages = kunit_kcalloc(test, n->max, sizeof(*n->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, n->pages);
+	r = labyrinth_reserve_create(name, pages_per_cpu, flags);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_OR_NULL(r),
+			       "reserve %s of %u pages per CPU: %ld", name,
+			       pages_per_cpu, PTR_ERR(r));
+	n->r = r;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, reserve_release, n),
+			0);
+	return n;
+}
+
+static void set_max_total(struct kunit *test, unsigned long pages)
+{
+	struct lab_test *t = test->priv;
+
+	if (!t->restore_max_total) {
+		KUNIT_ASSERT_EQ(test, max_total_read(&t->max_total), 0);
+		t->restore_max_total = true;
+	}
+	KUNIT_ASSERT_EQ(test, max_total_write(pages), 0);
+}
+
+/* Pages in @r's pools of the online CPUs. */
+static unsigned int online_levels(const struct labyrinth_reserve *r)
+{
+	struct lab_cpu_snapshot snap;
+	unsigned int cpu, sum = 0;
+
+	for_each_online_cpu(cpu) {
+		lab_snapshot(r, cpu, &snap);
+		sum += snap.level;
+	}
+	return sum;
+}
+
+/* @item of @r summed over every possible CPU. */
+static unsigned long stat_sum(const struct labyrinth_reserve *r,
+			      enum lab_stat_item item)
+{
+	struct lab_cpu_snapshot snap;
+	unsigned long sum = 0;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		lab_snapshot(r, cpu, &snap);
+		sum += snap.stat[item];
+	}
+	return sum;
+}
+
+/* @r's pool holds @level pages on every online CPU, none on the others. */
+static void expect_levels(struct kunit *test, const struct labyrinth_reserve *r,
+			  unsigned int level)
+{
+	struct lab_cpu_snapshot snap;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		lab_snapshot(r, cpu, &snap);
+		KUNIT_EXPECT_EQ_MSG(test, snap.level,
+				    cpu_online(cpu) ? level : 0U,
+				    "reserve %s, CPU %u", r->name, cpu);
+	}
+}
+
+/* Pinned: a get of @r served by its full local pool; the put pools it. */
+static void expect_served_locally(struct kunit *test,
+				  struct labyrinth_reserve *r)
+{
+	unsigned int cpu, cap = READ_ONCE(r->pages_per_cpu);
+	struct lab_cpu_snapshot s0, s1, s2;
+	struct page *page;
+
+	preempt_disable();
+	cpu = smp_processor_id();
+	lab_snapshot(r, cpu, &s0);
+	page = labyrinth_reserve_get(r);
+	lab_snapshot(r, cpu, &s1);
+	labyrinth_reserve_put(r, page);
+	lab_snapshot(r, cpu, &s2);
+	preempt_enable();
+
+	KUNIT_EXPECT_NOT_NULL_MSG(test, page, "reserve %s", r->name);
+	KUNIT_EXPECT_EQ(test, s0.level, cap);
+	KUNIT_EXPECT_EQ(test, s1.level, cap - 1);
+	KUNIT_EXPECT_EQ(test, s2.level, cap);
+	expect_get_counted(test, &s0, &s1, LAB_SERVED_LOCAL);
+	expect_put_counted(test, &s1, &s2, LAB_PUT_POOLED);
+}
+
+/* A create that must fail with @err; a reserve it made is destroyed. */
+static void expect_create_fails(struct kunit *test, const char *name,
+				unsigned int pages_per_cpu, unsigned int flags,
+				int err)
+{
+	struct labyrinth_reserve *r;
+
+	r = labyrinth_reserve_create(name, pages_per_cpu, flags);
+	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(r), err,
+			    "reserve '%s' of %u pages per CPU, flags %#x", name,
+			    pages_per_cpu, flags);
+	if (!IS_ERR_OR_NULL(r))
+		labyrinth_reserve_destroy(r);
+}
+
+/* Whether labyrinth's debugfs directory has an entry @name. */
+static bool in_debugfs(const char *name)
+{
+	struct dentry *dentry = debugfs_lookup(name, lab_default.dir);
+
+	dput(dentry);
+	return dentry;
+}
+
+/**
+ * struct lab_log - the kernel log, read from a mark on
+ * @iter: where the next line is read
+ * @line: the line read last
+ */
+struct lab_log {
+	struct kmsg_dump_iter iter;
+	char line[256];
+};
+
+/* Mark the end of the kernel log: log_find() reads what comes after. */
+static struct lab_log *log_mark(struct kunit *test)
+{
+	struct lab_log *log = kunit_kzalloc(test, sizeof(*log), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, log);
+	kmsg_dump_rewind(&log->iter);
+	while (kmsg_dump_get_line(&log->iter, false, log->line,
+				  sizeof(log->line), NULL))
+		;
+	return log;
+}
+
+/* The next line logged since the mark that holds @what, or NULL. */
+static const char *log_find(struct lab_log *log, const char *what)
+{
+	size_t len;
+
+	while (kmsg_dump_get_line(&log->iter, false, log->line,
+				  sizeof(log->line) - 1, &len)) {
+		log->line[len] = '\0';
+		if (strstr(log->line, what))
+			return log->line;
+	}
+	return NULL;
+}
+
+/**
+ * struct lab_destroyed - what a reserve's destroy reported in the log
+ * @allocated: pages it took from the page allocator
+ * @released: pages it gave back to the page allocator
+ * @handed_on: pages handed on
+ * @out: pages reported still out, 0 if none was
+ */
+struct lab_destroyed {
+	long allocated;
+	long released;
+	long handed_on;
+	long out;
+};
+
+/*
+ * Destroy @n's reserve and read its report: the line saying how many
+ * pages are still out if any are, then its counters.  Return: whether
+ * the log has the counters.
+ */
+static bool destroy_reported(struct kunit *test, struct lab_named *n,
+			     struct lab_destroyed *d)
+{
+	struct lab_log *log = log_mark(test);
+	struct labyrinth_reserve *r = n->r;
+	char what[LABYRINTH_NAME_MAX + 32];
+	const char *line, *p;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(what, sizeof(what), "reserve %s destroyed", r->name);
+	n->r = NULL;
+	labyrinth_reserve_destroy(r);
+	line = log_find(log, what);
+	p = line ? strstr(line, " destroyed with ") : NULL;
+	if (p) {
+		if (sscanf(p, " destroyed with %ld pages still out", &d->out) != 1)
+			return false;
+		line = log_find(log, what);
+	}
+	p = line ? strstr(line, " destroyed: ") : NULL;
+	return p && sscanf(p, " destroyed: %ld pages allocated, %ld released, %ld handed on",
+			   &d->allocated, &d->released, &d->handed_on) == 3;
+}
+
+static void reserve_create_fills_every_online_pool(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_fill", 16, 0);
+
+	expect_levels(test, n->r, 16);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_PAGES_ALLOCATED) -
+			stat_sum(n->r, LAB_PAGES_RELEASED),
+			16UL * num_online_cpus());
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 16U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 4U);
+	KUNIT_EXPECT_TRUE(test, n->r->fallback);
+	KUNIT_EXPECT_STREQ(test, n->r->name, "kunit_fill");
+	KUNIT_EXPECT_TRUE(test, in_debugfs("kunit_fill"));
+}
+
+/* The default reserve takes no part in a named reserve's get and put. */
+static void reserve_get_served_from_local_pool(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_local", 16, 0);
+	unsigned int before = online_levels(&lab_default);
+	unsigned long served = stat_sum(&lab_default, LAB_SERVED_LOCAL);
+
+	expect_served_locally(test, n->r);
+	KUNIT_EXPECT_EQ(test, online_levels(&lab_default), before);
+	KUNIT_EXPECT_EQ(test, stat_sum(&lab_default, LAB_SERVED_LOCAL), served);
+}
+
+/*
+ * Pages taken and given back first, then the destroy: every page the
+ * reserve took from the page allocator goes back to it.
+ */
+static void reserve_destroy_frees_every_page(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_drain", 16, 0);
+	unsigned long allocated, released, handed_on;
+	struct lab_destroyed d;
+	struct page *page;
+	bool reported;
+
+	while (n->nr < 12 && (page = labyrinth_reserve_get(n->r)))
+		n->pages[n->nr++] = page;
+	KUNIT_EXPECT_EQ(test, n->nr, 12U);
+	while (n->nr)
+		labyrinth_reserve_put(n->r, n->pages[--n->nr]);
+	lab_sync(n->r);
+	allocated = stat_sum(n->r, LAB_PAGES_ALLOCATED);
+	released = stat_sum(n->r, LAB_PAGES_RELEASED);
+	handed_on = stat_sum(n->r, LAB_HANDED_ON);
+	/* Every page it took is in its pools. */
+	KUNIT_EXPECT_EQ(test, allocated - released - handed_on,
+			(unsigned long)online_levels(n->r));
+	expect_levels(test, n->r, 16);
+
+	reported = destroy_reported(test, n, &d);
+
+	KUNIT_ASSERT_TRUE_MSG(test, reported,
+			      "no report of the destroy in the kernel log");
+	KUNIT_EXPECT_EQ(test, d.out, 0L);
+	KUNIT_EXPECT_EQ(test, d.allocated, (long)allocated);
+	KUNIT_EXPECT_EQ(test, d.released, d.allocated);
+	KUNIT_EXPECT_EQ(test, d.handed_on, 0L);
+	KUNIT_EXPECT_FALSE(test, in_debugfs("kunit_drain"));
+}
+
+/*
+ * Three pages out when the reserve is destroyed: one given back to it
+ * afterwards (freed), one freed by its holder, one given back to another
+ * reserve (pooled there).  None is a misuse; the name is free again.
+ */
+static void reserve_destroyed_with_pages_out_takes_them_back(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_out", 8, 0);
+	struct lab_named *b = reserve_new(test, "kunit_out_b", 8, 0);
+	struct labyrinth_reserve *r = n->r;
+	struct lab_cpu_snapshot b0, b1;
+	struct page *out[3], *room;
+	struct lab_destroyed d;
+	unsigned int i, cpu;
+	bool reported;
+
+	for (i = 0; i < ARRAY_SIZE(out); i++)
+		out[i] = labyrinth_reserve_get(r);
+	reported = destroy_reported(test, n, &d);
+
+	labyrinth_reserve_put(r, out[0]);
+	if (out[1])
+		put_page(out[1]);
+	preempt_disable();
+	cpu = smp_processor_id();
+	room = labyrinth_reserve_get(b->r);
+	lab_snapshot(b->r, cpu, &b0);
+	labyrinth_reserve_put(b->r, out[2]);
+	lab_snapshot(b->r, cpu, &b1);
+	preempt_enable();
+	if (room)
+		b->pages[b->nr++] = room;
+
+	for (i = 0; i < ARRAY_SIZE(out); i++)
+		KUNIT_EXPECT_NOT_NULL_MSG(test, out[i], "page %u", i);
+	KUNIT_EXPECT_TRUE_MSG(test, reported,
+			      "no report of the destroy in the kernel log");
+	KUNIT_EXPECT_EQ(test, d.out, 3L);
+	KUNIT_EXPECT_EQ(test, d.allocated - d.released, 3L);
+	KUNIT_EXPECT_EQ(test, d.handed_on, 0L);
+	KUNIT_EXPECT_FALSE(test, in_debugfs("kunit_out"));
+	KUNIT_EXPECT_NOT_NULL(test, room);
+	KUNIT_EXPECT_EQ(test, b1.level, b0.level + 1);
+	expect_put_counted(test, &b0, &b1, LAB_PUT_POOLED);
+	reserve_new(test, "kunit_out", 8, 0);
+}
+
+static void reserve_create_rejects_bad_arguments(struct kunit *test)
+{
+	static const char * const bad_names[] = {
+		NULL, "", NAME_TOO_LONG, "a/b", "a b", ".x", "default",
+		"stats", "cpus", "outstanding",
+	};
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(NAME_TOO_LONG) != LABYRINTH_NAME_MAX + 2);
+	BUILD_BUG_ON(sizeof(NAME_LONGEST) != LABYRINTH_NAME_MAX + 1);
+	for (i = 0; i < ARRAY_SIZE(bad_names); i++)
+		expect_create_fails(test, bad_names[i], 8, 0, -EINVAL);
+	expect_create_fails(test, "kunit_bad", 0, 0, -EINVAL);
+	expect_create_fails(test, "kunit_bad", LAB_MAX_PAGES_PER_CPU + 1, 0,
+			    -EINVAL);
+	expect_create_fails(test, "kunit_bad", UINT_MAX, 0, -EINVAL);
+	expect_create_fails(test, "kunit_bad", 8, 0x80000000U, -EINVAL);
+	expect_create_fails(test, "kunit_bad", 8, LABYRINTH_NO_FALLBACK << 1,
+			    -EINVAL);
+	/* The bounds themselves are fine. */
+	reserve_new(test, NAME_LONGEST, 1, 0);
+	reserve_new(test, "kunit.Bad-Args_9", 1, LABYRINTH_NO_FALLBACK);
+}
+
+static void reserve_create_rejects_duplicate_name(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_dup", 16, 0);
+
+	expect_create_fails(test, "kunit_dup", 16, 0, -EEXIST);
+	expect_create_fails(test, "kunit_dup", 4, LABYRINTH_NO_FALLBACK,
+			    -EEXIST);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 16U);
+	KUNIT_EXPECT_TRUE(test, n->r->fallback);
+	expect_levels(test, n->r, 16);
+	expect_served_locally(test, n->r);
+}
+
+/*
+ * max_total_pages lowered to leave room for 8 pages per CPU: a reserve of
+ * 8 fits, nothing more, neither by a create nor by a resize; what a
+ * shrink frees fits again, to the last page.
+ */
+static void reserve_beyond_max_total_pages_is_refused(struct kunit *test)
+{
+	unsigned long cpus = num_possible_cpus();
+	struct lab_named *n;
+
+	set_max_total(test, (READ_ONCE(lab_default.pages_per_cpu) + 8UL) * cpus);
+	n = reserve_new(test, "kunit_cap", 8, 0);
+	expect_create_fails(test, "kunit_cap_b", 1, 0, -ENOSPC);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 9), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 8U);
+	expect_levels(test, n->r, 8);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 4), 0);
+	reserve_new(test, "kunit_cap_b", 4, 0);
+	expect_create_fails(test, "kunit_cap_c", 1, 0, -ENOSPC);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 5), -ENOSPC);
+	expect_levels(test, n->r, 4);
+}
+
+static void reserve_resize_rejects_bad_values(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_resize_bad", 8, 0);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r,
+						       LAB_MAX_PAGES_PER_CPU + 1),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, UINT_MAX),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 8U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 2U);
+	expect_levels(test, n->r, 8);
+	expect_served_locally(test, n->r);
+}
+
+static void reserve_resize_grows_and_shrinks_pools(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_resize", 8, 0);
+	unsigned long online = num_online_cpus();
+	unsigned long allocated = stat_sum(n->r, LAB_PAGES_ALLOCATED);
+	unsigned long released = stat_sum(n->r, LAB_PAGES_RELEASED);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 32), 0);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 32U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 8U);
+	expect_levels(test, n->r, 32);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_PAGES_ALLOCATED) - allocated,
+			24 * online);
+	expect_served_locally(test, n->r);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 3), 0);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 3U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 1U);
+	expect_levels(test, n->r, 3);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_PAGES_RELEASED) - released,
+			29 * online);
+	expect_served_locally(test, n->r);
+}
+
+static void reserve_destroy_of_null_or_error_is_noop(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_noop", 8, 0);
+	unsigned int before = online_levels(&lab_default);
+
+	labyrinth_reserve_destroy(NULL);
+	labyrinth_reserve_destroy(ERR_PTR(-EINVAL));
+	labyrinth_reserve_destroy(ERR_PTR(-EEXIST));
+
+	KUNIT_EXPECT_EQ(test, online_levels(&lab_default), before);
+	expect_levels(test, n->r, 8);
+	expect_served_locally(test, n->r);
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_served_from_local_pool),
 	KUNIT_CASE(put_returns_page_to_pool),
@@ -1871,6 +2384,16 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(no_page_served_twice),
 	KUNIT_CASE(served_pages_are_cleared_when_init_on_alloc_or_free),
 	KUNIT_CASE(put_pools_page_as_is_when_init_off),
+	KUNIT_CASE(reserve_create_fills_every_online_pool),
+	KUNIT_CASE(reserve_get_served_from_local_pool),
+	KUNIT_CASE(reserve_destroy_frees_every_page),
+	KUNIT_CASE(reserve_destroyed_with_pages_out_takes_them_back),
+	KUNIT_CASE(reserve_create_rejects_bad_arguments),
+	KUNIT_CASE(reserve_create_rejects_duplicate_name),
+	KUNIT_CASE(reserve_resize_rejects_bad_values),
+	KUNIT_CASE(reserve_resize_grows_and_shrinks_pools),
+	KUNIT_CASE(reserve_destroy_of_null_or_error_is_noop),
+	KUNIT_CASE(reserve_beyond_max_total_pages_is_refused),
 	{}
 };
 
