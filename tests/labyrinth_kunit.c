@@ -3,7 +3,7 @@
  * KUnit suite "labyrinth": which source serves a get, what a put does with a
  * page, the refill worker, gets and puts in hard-IRQ and softirq context,
  * and the clearing of returned pages; then named reserves: their creation,
- * resizing and destruction.
+ * resizing and destruction, and that they serve their own pages only.
  *
  * Each case starts from full pools (lab_reserve_sync() in the init
  * function); its exit function gives back every page the case still holds
@@ -1929,6 +1929,24 @@ static struct lab_named *reserve_new(struct kunit *test, const char *name,
 	return n;
 }
 
+/*
+ * From now on the case measures @n's reserve: get_one(), put_one(), the
+ * drain and the gets and puts in other contexts use it, and the exit
+ * function gives the pages they took back to it.
+ */
+static void measure(struct kunit *test, struct lab_named *n)
+{
+	struct lab_test *t = test->priv;
+
+	KUNIT_ASSERT_EQ(test, t->nr, 0U);
+	t->pages = kunit_kcalloc(test, n->max, sizeof(*t->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->pages);
+	t->max = n->max;
+	t->r = n->r;
+	t->cap = n->cap;
+	t->low = READ_ONCE(n->r->low_watermark);
+}
+
 static void set_max_total(struct kunit *test, unsigned long pages)
 {
 	struct lab_test *t = test->priv;
@@ -2338,6 +2356,242 @@ static void reserve_destroy_of_null_or_error_is_noop(struct kunit *test)
 	expect_served_locally(test, n->r);
 }
 
+/*
+ * A page of one reserve given back to another joins the other's pool:
+ * here one page each way, which leaves both reserves' counters balanced.
+ */
+static void reserve_put_to_other_reserve_joins_its_pool(struct kunit *test)
+{
+	struct lab_named *na = reserve_new(test, "kunit_cross_a", 16, 0);
+	struct lab_named *nb = reserve_new(test, "kunit_cross_b", 16, 0);
+	struct lab_cpu_snapshot *a, *b;
+	struct page *from_a, *from_b;
+	unsigned int cpu;
+
+	/* Each reserve's pool: before the two puts, between them, after. */
+	a = kunit_kcalloc(test, 3, sizeof(*a), GFP_KERNEL);
+	b = kunit_kcalloc(test, 3, sizeof(*b), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	preempt_disable();
+	cpu = smp_processor_id();
+	from_a = labyrinth_reserve_get(na->r);
+	from_b = labyrinth_reserve_get(nb->r);
+	lab_snapshot(na->r, cpu, &a[0]);
+	lab_snapshot(nb->r, cpu, &b[0]);
+	labyrinth_reserve_put(nb->r, from_a);
+	lab_snapshot(na->r, cpu, &a[1]);
+	lab_snapshot(nb->r, cpu, &b[1]);
+	labyrinth_reserve_put(na->r, from_b);
+	lab_snapshot(na->r, cpu, &a[2]);
+	lab_snapshot(nb->r, cpu, &b[2]);
+	preempt_enable();
+
+	KUNIT_ASSERT_NOT_NULL(test, from_a);
+	KUNIT_ASSERT_NOT_NULL(test, from_b);
+	KUNIT_EXPECT_EQ(test, b[0].level, 15U);
+	KUNIT_EXPECT_EQ(test, b[1].level, 16U);
+	expect_put_counted(test, &b[0], &b[1], LAB_PUT_POOLED);
+	KUNIT_EXPECT_MEMEQ(test, &a[0], &a[1], sizeof(*a));
+	KUNIT_EXPECT_EQ(test, a[1].level, 15U);
+	KUNIT_EXPECT_EQ(test, a[2].level, 16U);
+	expect_put_counted(test, &a[1], &a[2], LAB_PUT_POOLED);
+	KUNIT_EXPECT_MEMEQ(test, &b[1], &b[2], sizeof(*b));
+}
+
+/* Under stop_machine(), interrupts off: no fallback, flag or not. */
+static void reserve_without_fallback_fails_when_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct lab_named *n;
+
+	n = reserve_new(test, "kunit_nofb", 16, LABYRINTH_NO_FALLBACK);
+	measure(test, n);
+	drain_pools(test, true, false);
+
+	KUNIT_EXPECT_NULL(test, t->last);
+	expect_get_counted(test, &t->before, &t->after, LAB_FAILED);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_FALLBACK), 0UL);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->after, LAB_PAGES_ALLOCATED),
+			0UL);
+}
+
+static void reserve_with_fallback_falls_back_when_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	measure(test, reserve_new(test, "kunit_fb", 16, 0));
+	drain_pools(test, true, false);
+
+	/* Under stop_machine(), interrupts off: RT skips the fallback. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		KUNIT_EXPECT_NULL(test, t->last);
+		expect_get_counted(test, &t->before, &t->after,
+				   LAB_FALLBACK_SKIPPED);
+	} else {
+		KUNIT_EXPECT_NOT_NULL(test, t->last);
+		expect_get_counted(test, &t->before, &t->after, LAB_FALLBACK);
+	}
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_ALLOCATED),
+			IS_ENABLED(CONFIG_PREEMPT_RT) ? 0UL : 1UL);
+}
+
+/**
+ * struct lab_isolation - reserve @a drained on every CPU, then @b and the
+ *	default reserve looked at, all under one stop_machine()
+ * @a: every online CPU takes its pages until a get fails
+ * @b: then @cpu takes its pool
+ * @cpu: the CPU that looks, once every CPU drained @a: the first online
+ * @online: the online CPUs
+ * @taken: pages of @a taken, over every CPU
+ * @drained: CPUs done draining @a
+ * @a_levels: @a's pages in the online CPUs' pools, drained
+ * @b_levels: @b's pages there, before @cpu takes from it
+ * @default_levels: the default reserve's pages there, then
+ * @default_after: and once @cpu took @b's pool
+ * @b_served: gets of @b that @cpu's pool served
+ * @a_last: a get of @a on @cpu once every CPU drained it
+ * @a_before: @a's pool on @cpu before that get
+ * @a_after: after it
+ */
+struct lab_isolation {
+	struct lab_named *a;
+	struct lab_named *b;
+	unsigned int cpu;
+	unsigned int online;
+	atomic_t taken;
+	atomic_t drained;
+	unsigned int a_levels;
+	unsigned int b_levels;
+	unsigned int default_levels;
+	unsigned int default_after;
+	unsigned int b_served;
+	struct page *a_last;
+	struct lab_cpu_snapshot a_before;
+	struct lab_cpu_snapshot a_after;
+};
+
+/* Interrupts off: take @x->a's pages until a get fails. */
+static void drain_a_here(struct lab_isolation *x)
+{
+	struct lab_named *a = x->a;
+	struct page *page;
+	int i;
+
+	while ((page = labyrinth_reserve_get(a->r))) {
+		i = atomic_inc_return(&x->taken) - 1;
+		if (i >= a->max) {
+			labyrinth_reserve_put(a->r, page);
+			break;
+		}
+		a->pages[i] = page;
+	}
+	atomic_inc(&x->drained);
+}
+
+/* Interrupts off, on @x->cpu: take @x->b's local pool, counting. */
+static void take_b_here(struct lab_isolation *x)
+{
+	struct lab_cpu_snapshot before, after;
+	struct lab_named *b = x->b;
+	struct page *page;
+
+	while (b->nr < b->cap) {
+		lab_snapshot(b->r, x->cpu, &before);
+		page = labyrinth_reserve_get(b->r);
+		lab_snapshot(b->r, x->cpu, &after);
+		if (!page)
+			break;
+		b->pages[b->nr++] = page;
+		x->b_served += delta(&before, &after, LAB_SERVED_LOCAL);
+	}
+}
+
+/*
+ * stop_machine() callback on every online CPU: each drains @a, then
+ * @x->cpu, once all are done, looks at the pools while the other CPUs
+ * spin with interrupts off (no refill worker runs).
+ */
+static int isolation_stopped(void *arg)
+{
+	struct lab_isolation *x = arg;
+
+	drain_a_here(x);
+	if (smp_processor_id() != cpumask_first(cpu_online_mask))
+		return 0;
+	x->cpu = smp_processor_id();
+	x->online = num_online_cpus();
+	while (atomic_read(&x->drained) < x->online)
+		cpu_relax();
+	x->a_levels = online_levels(x->a->r);
+	x->b_levels = online_levels(x->b->r);
+	x->default_levels = online_levels(&lab_default);
+	lab_snapshot(x->a->r, x->cpu, &x->a_before);
+	x->a_last = labyrinth_reserve_get(x->a->r);
+	lab_snapshot(x->a->r, x->cpu, &x->a_after);
+	take_b_here(x);
+	x->default_after = online_levels(&lab_default);
+	return 0;
+}
+
+/* Whether a page @a holds is also one that @b holds. */
+static bool pages_shared(const struct lab_named *a, const struct lab_named *b)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < a->nr; i++)
+		for (j = 0; j < b->nr; j++)
+			if (a->pages[i] == b->pages[j])
+				return true;
+	return false;
+}
+
+/*
+ * A reserve without fallback, drained on every CPU, fails its gets; it
+ * takes nothing from another reserve, and the other keeps its pages.
+ */
+static void reserve_drained_leaves_other_reserves_untouched(struct kunit *test)
+{
+	struct lab_isolation *x = kunit_kzalloc(test, sizeof(*x), GFP_KERNEL);
+	unsigned int default_levels;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	x->a = reserve_new(test, "kunit_iso_a", 16, LABYRINTH_NO_FALLBACK);
+	x->b = reserve_new(test, "kunit_iso_b", 16, 0);
+	default_levels = online_levels(&lab_default);
+	ret = stop_machine(isolation_stopped, x, cpu_online_mask);
+	x->a->nr = min_t(unsigned int, atomic_read(&x->taken), x->a->max);
+	if (x->a_last)
+		labyrinth_reserve_put(x->a->r, x->a_last);
+
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, (unsigned int)atomic_read(&x->taken),
+			16 * x->online);
+	KUNIT_EXPECT_EQ(test, x->a_levels, 0U);
+	KUNIT_EXPECT_NULL(test, x->a_last);
+	expect_get_counted(test, &x->a_before, &x->a_after, LAB_FAILED);
+	KUNIT_EXPECT_EQ(test, stat_sum(x->a->r, LAB_FALLBACK), 0UL);
+	KUNIT_EXPECT_EQ(test, x->b_levels, 16 * x->online);
+	KUNIT_EXPECT_EQ(test, x->b->nr, 16U);
+	KUNIT_EXPECT_EQ(test, x->b_served, 16U);
+	KUNIT_EXPECT_FALSE(test, pages_shared(x->a, x->b));
+	KUNIT_EXPECT_EQ(test, x->default_levels, default_levels);
+	KUNIT_EXPECT_EQ(test, x->default_after, default_levels);
+}
+
+static void reserve_get_put_in_hardirq_hrtimer(struct kunit *test)
+{
+	measure(test, reserve_new(test, "kunit_hardirq", 16, 0));
+	get_put_in_hardirq_hrtimer(test);
+}
+
+static void reserve_get_put_in_nmi(struct kunit *test)
+{
+	measure(test, reserve_new(test, "kunit_nmi", 16, 0));
+	get_put_in_nmi(test);
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_served_from_local_pool),
 	KUNIT_CASE(put_returns_page_to_pool),
@@ -2394,6 +2648,12 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(reserve_resize_grows_and_shrinks_pools),
 	KUNIT_CASE(reserve_destroy_of_null_or_error_is_noop),
 	KUNIT_CASE(reserve_beyond_max_total_pages_is_refused),
+	KUNIT_CASE(reserve_put_to_other_reserve_joins_its_pool),
+	KUNIT_CASE(reserve_without_fallback_fails_when_empty),
+	KUNIT_CASE(reserve_with_fallback_falls_back_when_empty),
+	KUNIT_CASE(reserve_drained_leaves_other_reserves_untouched),
+	KUNIT_CASE(reserve_get_put_in_hardirq_hrtimer),
+	KUNIT_CASE(reserve_get_put_in_nmi),
 	{}
 };
 
