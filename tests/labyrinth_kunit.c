@@ -356,21 +356,25 @@ static void skip_unless_allocator_fails(struct kunit *test)
 		kunit_skip(test, "fail_page_alloc does not fail order 0 for make_it_fail");
 }
 
-/* The max_total_pages parameter, read and written as an administrator does. */
+/*
+ * The max_total_pages parameter, read and written as an administrator does,
+ * through its file.  lab_suite_init() opens it, in the task that loads the
+ * suite: the cases run in kernel threads, which on 7.x do not see the root
+ * file system.
+ */
 #define MAX_TOTAL_PARAM	"/sys/module/labyrinth/parameters/max_total_pages"
+
+static struct file *max_total_file;
 
 static int max_total_read(unsigned long *pages)
 {
 	char buf[24] = "";
-	struct file *file;
 	loff_t pos = 0;
 	ssize_t len;
 
-	file = filp_open(MAX_TOTAL_PARAM, O_RDONLY, 0);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	len = kernel_read(file, buf, sizeof(buf) - 1, &pos);
-	filp_close(file, NULL);
+	if (IS_ERR(max_total_file))
+		return PTR_ERR(max_total_file);
+	len = kernel_read(max_total_file, buf, sizeof(buf) - 1, &pos);
 	if (len < 0)
 		return len;
 	return kstrtoul(buf, 10, pages);
@@ -378,17 +382,14 @@ static int max_total_read(unsigned long *pages)
 
 static int max_total_write(unsigned long pages)
 {
-	struct file *file;
 	char buf[24];
 	loff_t pos = 0;
 	ssize_t len;
 
-	file = filp_open(MAX_TOTAL_PARAM, O_WRONLY, 0);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	len = kernel_write(file, buf, scnprintf(buf, sizeof(buf), "%lu", pages),
-			   &pos);
-	filp_close(file, NULL);
+	if (IS_ERR(max_total_file))
+		return PTR_ERR(max_total_file);
+	len = kernel_write(max_total_file, buf,
+			   scnprintf(buf, sizeof(buf), "%lu", pages), &pos);
 	return len < 0 ? len : 0;
 }
 
@@ -1952,10 +1953,12 @@ static void set_max_total(struct kunit *test, unsigned long pages)
 	struct lab_test *t = test->priv;
 
 	if (!t->restore_max_total) {
-		KUNIT_ASSERT_EQ(test, max_total_read(&t->max_total), 0);
+		KUNIT_ASSERT_EQ_MSG(test, max_total_read(&t->max_total), 0,
+				    "reading %s", MAX_TOTAL_PARAM);
 		t->restore_max_total = true;
 	}
-	KUNIT_ASSERT_EQ(test, max_total_write(pages), 0);
+	KUNIT_ASSERT_EQ_MSG(test, max_total_write(pages), 0, "writing %s",
+			    MAX_TOTAL_PARAM);
 }
 
 /* Pages in @r's pools of the online CPUs. */
@@ -2659,12 +2662,20 @@ static struct kunit_case labyrinth_cases[] = {
 
 static int lab_suite_init(struct kunit_suite *suite)
 {
-	return register_nmi_handler(NMI_LOCAL, kunit_nmi, 0, KBUILD_MODNAME);
+	int err;
+
+	max_total_file = filp_open(MAX_TOTAL_PARAM, O_RDWR, 0);
+	err = register_nmi_handler(NMI_LOCAL, kunit_nmi, 0, KBUILD_MODNAME);
+	if (err && !IS_ERR(max_total_file))
+		filp_close(max_total_file, NULL);
+	return err;
 }
 
 static void lab_suite_exit(struct kunit_suite *suite)
 {
 	unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
+	if (!IS_ERR(max_total_file))
+		filp_close(max_total_file, NULL);
 }
 
 static struct kunit_suite labyrinth_suite = {
