@@ -2,7 +2,8 @@
 /*
  * KUnit suite "labyrinth": which source serves a get, what a put does with a
  * page, the refill worker, gets and puts in hard-IRQ and softirq context,
- * and the clearing of returned pages.
+ * and the clearing of returned pages; then named reserves: their creation,
+ * resizing and destruction, and that they serve their own pages only.
  *
  * Each case starts from full pools (lab_reserve_sync() in the init
  * function); its exit function gives back every page the case still holds
@@ -24,12 +25,15 @@
  */
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
 #include <linux/kallsyms.h>
 #include <linux/kasan.h>
+#include <linux/kmsg_dump.h>
 #include <linux/kprobes.h>
 #include <linux/seq_file.h>
 #include <linux/mm.h>
@@ -59,7 +63,9 @@
 
 /**
  * struct lab_test - the state of one test case
- * @pages: the pages the case holds; the exit function gives them back
+ * @r: the reserve the case measures: lab_default (labyrinth_get()) but
+ *	in the cases of named reserves
+ * @pages: the pages of @r the case holds; the exit function gives them back
  * @nr: entries in use in @pages
  * @max: size of @pages
  * @cap: the pages_per_cpu parameter
@@ -73,12 +79,15 @@
  * @stolen_from: pages the other CPUs' pools lost in drain_stopped()
  * @restore_fallback: @fallback is to be written back on exit
  * @restore_low: @low is to be written back on exit
+ * @restore_max_total: @max_total is to be written back on exit
  * @fallback: lab_default.fallback before the case changed it
+ * @max_total: the max_total_pages parameter before the case changed it
  * @start: @cpu's pool when the case began to measure it
  * @before: @cpu's pool before the last measured get or put
  * @after: @cpu's pool after it
  */
 struct lab_test {
+	struct labyrinth_reserve *r;
 	struct page **pages;
 	unsigned int nr;
 	unsigned int max;
@@ -93,7 +102,9 @@ struct lab_test {
 	unsigned int stolen_from;
 	bool restore_fallback;
 	bool restore_low;
+	bool restore_max_total;
 	bool fallback;
+	unsigned long max_total;
 	struct lab_cpu_snapshot start;
 	struct lab_cpu_snapshot before;
 	struct lab_cpu_snapshot after;
@@ -104,6 +115,7 @@ struct lab_test {
  * @timer: runs them in hard-IRQ context
  * @tasklet: runs them in softirq context
  * @done: completed once they ran
+ * @r: the reserve they use
  * @cpu: the CPU they ran on
  * @hardirq: in_hardirq() there
  * @softirq: in_serving_softirq() there
@@ -118,6 +130,7 @@ struct lab_ctx_test {
 	struct hrtimer timer;
 	struct tasklet_struct tasklet;
 	struct completion done;
+	struct labyrinth_reserve *r;
 	unsigned int cpu;
 	bool hardirq;
 	bool softirq;
@@ -193,11 +206,26 @@ static void expect_put_counted(struct kunit *test,
 		       item);
 }
 
+/* A get of @r: labyrinth_get() for the default reserve. */
+static struct page *get_from(struct labyrinth_reserve *r)
+{
+	return r == &lab_default ? labyrinth_get() : labyrinth_reserve_get(r);
+}
+
+/* A put to @r: labyrinth_put() for the default reserve. */
+static void put_to(struct labyrinth_reserve *r, struct page *page)
+{
+	if (r == &lab_default)
+		labyrinth_put(page);
+	else
+		labyrinth_reserve_put(r, page);
+}
+
 /* Preemption off: the case now measures the CPU it runs on. */
 static void note_cpu(struct lab_test *t)
 {
 	t->cpu = smp_processor_id();
-	lab_reserve_snapshot(t->cpu, &t->start);
+	lab_snapshot(t->r, t->cpu, &t->start);
 }
 
 static void pin(struct lab_test *t)
@@ -211,26 +239,26 @@ static void unpin(void)
 	preempt_enable();
 }
 
-/* Pinned: one labyrinth_get(), between two snapshots; hold the page. */
+/* Pinned: one get of @t->r, between two snapshots; hold the page. */
 static struct page *get_one(struct lab_test *t)
 {
 	struct page *page;
 
-	lab_reserve_snapshot(t->cpu, &t->before);
-	page = labyrinth_get();
-	lab_reserve_snapshot(t->cpu, &t->after);
+	lab_snapshot(t->r, t->cpu, &t->before);
+	page = get_from(t->r);
+	lab_snapshot(t->r, t->cpu, &t->after);
 	if (page)
 		t->pages[t->nr++] = page;
 	t->last = page;
 	return page;
 }
 
-/* Pinned: one labyrinth_put(), between two snapshots. */
+/* Pinned: one put to @t->r, between two snapshots. */
 static void put_one(struct lab_test *t, struct page *page)
 {
-	lab_reserve_snapshot(t->cpu, &t->before);
-	labyrinth_put(page);
-	lab_reserve_snapshot(t->cpu, &t->after);
+	lab_snapshot(t->r, t->cpu, &t->before);
+	put_to(t->r, page);
+	lab_snapshot(t->r, t->cpu, &t->after);
 }
 
 /* Pinned: take up to @n pages.  Return: the number taken. */
@@ -267,8 +295,9 @@ static bool take_while_served(struct lab_test *t, bool steal)
 	return false;
 }
 
-/* Pages in the pools of the online CPUs other than @cpu. */
-static unsigned int other_levels(unsigned int cpu)
+/* Pages in @r's pools of the online CPUs other than @cpu. */
+static unsigned int other_levels(const struct labyrinth_reserve *r,
+				 unsigned int cpu)
 {
 	struct lab_cpu_snapshot snap;
 	unsigned int other, sum = 0;
@@ -276,7 +305,7 @@ static unsigned int other_levels(unsigned int cpu)
 	for_each_online_cpu(other) {
 		if (other == cpu)
 			continue;
-		lab_reserve_snapshot(other, &snap);
+		lab_snapshot(r, other, &snap);
 		sum += snap.level;
 	}
 	return sum;
@@ -327,6 +356,43 @@ static void skip_unless_allocator_fails(struct kunit *test)
 		kunit_skip(test, "fail_page_alloc does not fail order 0 for make_it_fail");
 }
 
+/*
+ * The max_total_pages parameter, read and written as an administrator does,
+ * through its file.  lab_suite_init() opens it, in the task that loads the
+ * suite: the cases run in kernel threads, which on 7.x do not see the root
+ * file system.
+ */
+#define MAX_TOTAL_PARAM	"/sys/module/labyrinth/parameters/max_total_pages"
+
+static struct file *max_total_file;
+
+static int max_total_read(unsigned long *pages)
+{
+	char buf[24] = "";
+	loff_t pos = 0;
+	ssize_t len;
+
+	if (IS_ERR(max_total_file))
+		return PTR_ERR(max_total_file);
+	len = kernel_read(max_total_file, buf, sizeof(buf) - 1, &pos);
+	if (len < 0)
+		return len;
+	return kstrtoul(buf, 10, pages);
+}
+
+static int max_total_write(unsigned long pages)
+{
+	char buf[24];
+	loff_t pos = 0;
+	ssize_t len;
+
+	if (IS_ERR(max_total_file))
+		return PTR_ERR(max_total_file);
+	len = kernel_write(max_total_file, buf,
+			   scnprintf(buf, sizeof(buf), "%lu", pages), &pos);
+	return len < 0 ? len : 0;
+}
+
 static int lab_test_init(struct kunit *test)
 {
 	struct lab_test *t;
@@ -334,6 +400,7 @@ static int lab_test_init(struct kunit *test)
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
+	t->r = &lab_default;
 	t->cap = READ_ONCE(lab_default.pages_per_cpu);
 	t->low = READ_ONCE(lab_default.low_watermark);
 	t->max = t->cap * num_possible_cpus() + HELD_SLACK;
@@ -355,8 +422,10 @@ static void lab_test_exit(struct kunit *test)
 		WRITE_ONCE(lab_default.fallback, t->fallback);
 	if (t->restore_low)
 		WRITE_ONCE(lab_default.low_watermark, t->low);
+	if (t->restore_max_total)
+		max_total_write(t->max_total);
 	while (t->nr)
-		labyrinth_put(t->pages[--t->nr]);
+		put_to(t->r, t->pages[--t->nr]);
 	lab_reserve_sync();
 }
 
@@ -470,11 +539,11 @@ static int drain_stopped(void *arg)
 	unsigned int others;
 
 	note_cpu(t);
-	others = other_levels(t->cpu);
+	others = other_levels(t->r, t->cpu);
 	set_make_it_fail(t->fail_alloc);
 	t->drained = take_while_served(t, t->steal);
 	set_make_it_fail(false);
-	t->stolen_from = others - other_levels(t->cpu);
+	t->stolen_from = others - other_levels(t->r, t->cpu);
 	return 0;
 }
 
@@ -709,20 +778,23 @@ static void get_put_here(struct lab_ctx_test *x)
 	x->irqs_off = irqs_disabled();
 	x->nmi = in_nmi();
 	x->cpu = smp_processor_id();
-	lab_reserve_snapshot(x->cpu, &x->before);
-	page = labyrinth_get();
-	lab_reserve_snapshot(x->cpu, &x->mid);
+	lab_snapshot(x->r, x->cpu, &x->before);
+	page = get_from(x->r);
+	lab_snapshot(x->r, x->cpu, &x->mid);
 	x->got = page;
-	labyrinth_put(page);
-	lab_reserve_snapshot(x->cpu, &x->after);
+	put_to(x->r, page);
+	lab_snapshot(x->r, x->cpu, &x->after);
 }
 
+/* A get and a put of the reserve the case measures, in another context. */
 static struct lab_ctx_test *ctx_test_alloc(struct kunit *test)
 {
 	struct lab_ctx_test *x = kunit_kzalloc(test, sizeof(*x), GFP_KERNEL);
+	struct lab_test *t = test->priv;
 
 	KUNIT_ASSERT_NOT_NULL(test, x);
 	init_completion(&x->done);
+	x->r = t->r;
 	return x;
 }
 
@@ -1706,9 +1778,10 @@ static void debug_names_holder_of_outstanding_pages(struct kunit *test)
 	m.buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m.buf);
 	KUNIT_ASSERT_EQ(test, lab_debug_enable(true, t->cap * num_possible_cpus()), 0);
-	pin(t);
-	page = get_one(t);
-	unpin();
+	/* Called here, not in a helper: the table records the caller. */
+	page = labyrinth_get();
+	if (page)
+		t->pages[t->nr++] = page;
 	lab_debug_show_outstanding(&m, &lab_default);
 	lab_debug_enable(false, 0);
 
@@ -1799,6 +1872,729 @@ static void hand_on_of_pooled_page_is_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
 }
 
+/*
+ * Named reserves.  A case creates its own, with a name no other case
+ * uses; reserve_release() destroys it when the case ends, after the exit
+ * function gave back the pages the case took through get_one().
+ */
+
+/* One character more than a reserve's name may have, and the longest. */
+#define NAME_TOO_LONG	"kunit_abcdefghijklmnopqrstuvwxyz"
+#define NAME_LONGEST	"kunit_abcdefghijklmnopqrstuvwxy"
+
+/**
+ * struct lab_named - a named reserve of a case, and pages it holds
+ * @r: the reserve, or NULL once the case destroyed it itself
+ * @pages: pages of @r the case holds; given back before the destroy
+ * @nr: entries in use in @pages
+ * @max: size of @pages
+ * @cap: the pages per CPU it was created with
+ */
+struct lab_named {
+	struct labyrinth_reserve *r;
+	struct page **pages;
+	unsigned int nr;
+	unsigned int max;
+	unsigned int cap;
+};
+
+/* KUnit action, when the case ends: give back @arg's pages, destroy it. */
+static void reserve_release(void *arg)
+{
+	struct lab_named *n = arg;
+
+	while (n->nr)
+		labyrinth_reserve_put(n->r, n->pages[--n->nr]);
+	labyrinth_reserve_destroy(n->r);
+}
+
+static struct lab_named *reserve_new(struct kunit *test, const char *name,
+				     unsigned int pages_per_cpu,
+				     unsigned int flags)
+{
+	struct lab_named *n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	struct labyrinth_reserve *r;
+
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	n->cap = pages_per_cpu;
+	n->max = pages_per_cpu * num_possible_cpus() + HELD_SLACK;
+	n->pages = kunit_kcalloc(test, n->max, sizeof(*n->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, n->pages);
+	r = labyrinth_reserve_create(name, pages_per_cpu, flags);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_OR_NULL(r),
+			       "reserve %s of %u pages per CPU: %ld", name,
+			       pages_per_cpu, PTR_ERR(r));
+	n->r = r;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, reserve_release, n),
+			0);
+	return n;
+}
+
+/*
+ * From now on the case measures @n's reserve: get_one(), put_one(), the
+ * drain and the gets and puts in other contexts use it, and the exit
+ * function gives the pages they took back to it.
+ */
+static void measure(struct kunit *test, struct lab_named *n)
+{
+	struct lab_test *t = test->priv;
+
+	KUNIT_ASSERT_EQ(test, t->nr, 0U);
+	t->pages = kunit_kcalloc(test, n->max, sizeof(*t->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->pages);
+	t->max = n->max;
+	t->r = n->r;
+	t->cap = n->cap;
+	t->low = READ_ONCE(n->r->low_watermark);
+}
+
+static void set_max_total(struct kunit *test, unsigned long pages)
+{
+	struct lab_test *t = test->priv;
+
+	if (!t->restore_max_total) {
+		KUNIT_ASSERT_EQ_MSG(test, max_total_read(&t->max_total), 0,
+				    "reading %s", MAX_TOTAL_PARAM);
+		t->restore_max_total = true;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, max_total_write(pages), 0, "writing %s",
+			    MAX_TOTAL_PARAM);
+}
+
+/* Pages in @r's pools of the online CPUs. */
+static unsigned int online_levels(const struct labyrinth_reserve *r)
+{
+	struct lab_cpu_snapshot snap;
+	unsigned int cpu, sum = 0;
+
+	for_each_online_cpu(cpu) {
+		lab_snapshot(r, cpu, &snap);
+		sum += snap.level;
+	}
+	return sum;
+}
+
+/* @item of @r summed over every possible CPU. */
+static unsigned long stat_sum(const struct labyrinth_reserve *r,
+			      enum lab_stat_item item)
+{
+	struct lab_cpu_snapshot snap;
+	unsigned long sum = 0;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		lab_snapshot(r, cpu, &snap);
+		sum += snap.stat[item];
+	}
+	return sum;
+}
+
+/* @r's pool holds @level pages on every online CPU, none on the others. */
+static void expect_levels(struct kunit *test, const struct labyrinth_reserve *r,
+			  unsigned int level)
+{
+	struct lab_cpu_snapshot snap;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		lab_snapshot(r, cpu, &snap);
+		KUNIT_EXPECT_EQ_MSG(test, snap.level,
+				    cpu_online(cpu) ? level : 0U,
+				    "reserve %s, CPU %u", r->name, cpu);
+	}
+}
+
+/* Pinned: a get of @r served by its full local pool; the put pools it. */
+static void expect_served_locally(struct kunit *test,
+				  struct labyrinth_reserve *r)
+{
+	unsigned int cpu, cap = READ_ONCE(r->pages_per_cpu);
+	struct lab_cpu_snapshot s0, s1, s2;
+	struct page *page;
+
+	preempt_disable();
+	cpu = smp_processor_id();
+	lab_snapshot(r, cpu, &s0);
+	page = labyrinth_reserve_get(r);
+	lab_snapshot(r, cpu, &s1);
+	labyrinth_reserve_put(r, page);
+	lab_snapshot(r, cpu, &s2);
+	preempt_enable();
+
+	KUNIT_EXPECT_NOT_NULL_MSG(test, page, "reserve %s", r->name);
+	KUNIT_EXPECT_EQ(test, s0.level, cap);
+	KUNIT_EXPECT_EQ(test, s1.level, cap - 1);
+	KUNIT_EXPECT_EQ(test, s2.level, cap);
+	expect_get_counted(test, &s0, &s1, LAB_SERVED_LOCAL);
+	expect_put_counted(test, &s1, &s2, LAB_PUT_POOLED);
+}
+
+/* A create that must fail with @err; a reserve it made is destroyed. */
+static void expect_create_fails(struct kunit *test, const char *name,
+				unsigned int pages_per_cpu, unsigned int flags,
+				int err)
+{
+	struct labyrinth_reserve *r;
+
+	r = labyrinth_reserve_create(name, pages_per_cpu, flags);
+	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(r), err,
+			    "reserve '%s' of %u pages per CPU, flags %#x", name,
+			    pages_per_cpu, flags);
+	if (!IS_ERR_OR_NULL(r))
+		labyrinth_reserve_destroy(r);
+}
+
+/* Whether labyrinth's debugfs directory has an entry @name. */
+static bool in_debugfs(const char *name)
+{
+	struct dentry *dentry = debugfs_lookup(name, lab_default.dir);
+
+	dput(dentry);
+	return dentry;
+}
+
+/**
+ * struct lab_log - the kernel log, read from a mark on
+ * @iter: where the next line is read
+ * @line: the line read last
+ */
+struct lab_log {
+	struct kmsg_dump_iter iter;
+	char line[256];
+};
+
+/* Mark the end of the kernel log: log_find() reads what comes after. */
+static struct lab_log *log_mark(struct kunit *test)
+{
+	struct lab_log *log = kunit_kzalloc(test, sizeof(*log), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, log);
+	kmsg_dump_rewind(&log->iter);
+	while (kmsg_dump_get_line(&log->iter, false, log->line,
+				  sizeof(log->line), NULL))
+		;
+	return log;
+}
+
+/* The next line logged since the mark that holds @what, or NULL. */
+static const char *log_find(struct lab_log *log, const char *what)
+{
+	size_t len;
+
+	while (kmsg_dump_get_line(&log->iter, false, log->line,
+				  sizeof(log->line) - 1, &len)) {
+		log->line[len] = '\0';
+		if (strstr(log->line, what))
+			return log->line;
+	}
+	return NULL;
+}
+
+/**
+ * struct lab_destroyed - what a reserve's destroy reported in the log
+ * @allocated: pages it took from the page allocator
+ * @released: pages it gave back to the page allocator
+ * @handed_on: pages handed on
+ * @out: pages reported still out, 0 if none was
+ */
+struct lab_destroyed {
+	long allocated;
+	long released;
+	long handed_on;
+	long out;
+};
+
+/*
+ * Destroy @n's reserve and read its report: the line saying how many
+ * pages are still out if any are, then its counters.  Return: whether
+ * the log has the counters.
+ */
+static bool destroy_reported(struct kunit *test, struct lab_named *n,
+			     struct lab_destroyed *d)
+{
+	struct lab_log *log = log_mark(test);
+	struct labyrinth_reserve *r = n->r;
+	char what[LABYRINTH_NAME_MAX + 32];
+	const char *line, *p;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(what, sizeof(what), "reserve %s destroyed", r->name);
+	n->r = NULL;
+	labyrinth_reserve_destroy(r);
+	line = log_find(log, what);
+	p = line ? strstr(line, " destroyed with ") : NULL;
+	if (p) {
+		if (sscanf(p, " destroyed with %ld pages still out", &d->out) != 1)
+			return false;
+		line = log_find(log, what);
+	}
+	p = line ? strstr(line, " destroyed: ") : NULL;
+	return p && sscanf(p, " destroyed: %ld pages allocated, %ld released, %ld handed on",
+			   &d->allocated, &d->released, &d->handed_on) == 3;
+}
+
+static void reserve_create_fills_every_online_pool(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_fill", 16, 0);
+
+	expect_levels(test, n->r, 16);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_PAGES_ALLOCATED) -
+			stat_sum(n->r, LAB_PAGES_RELEASED),
+			16UL * num_online_cpus());
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 16U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 4U);
+	KUNIT_EXPECT_TRUE(test, n->r->fallback);
+	KUNIT_EXPECT_STREQ(test, n->r->name, "kunit_fill");
+	KUNIT_EXPECT_TRUE(test, in_debugfs("kunit_fill"));
+}
+
+/* The default reserve takes no part in a named reserve's get and put. */
+static void reserve_get_served_from_local_pool(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_local", 16, 0);
+	unsigned int before = online_levels(&lab_default);
+	unsigned long served = stat_sum(&lab_default, LAB_SERVED_LOCAL);
+
+	expect_served_locally(test, n->r);
+	KUNIT_EXPECT_EQ(test, online_levels(&lab_default), before);
+	KUNIT_EXPECT_EQ(test, stat_sum(&lab_default, LAB_SERVED_LOCAL), served);
+}
+
+/*
+ * Pages taken and given back first, then the destroy: every page the
+ * reserve took from the page allocator goes back to it.
+ */
+static void reserve_destroy_frees_every_page(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_drain", 16, 0);
+	unsigned long allocated, released, handed_on;
+	struct lab_destroyed d;
+	struct page *page;
+	bool reported;
+
+	while (n->nr < 12 && (page = labyrinth_reserve_get(n->r)))
+		n->pages[n->nr++] = page;
+	KUNIT_EXPECT_EQ(test, n->nr, 12U);
+	while (n->nr)
+		labyrinth_reserve_put(n->r, n->pages[--n->nr]);
+	lab_sync(n->r);
+	allocated = stat_sum(n->r, LAB_PAGES_ALLOCATED);
+	released = stat_sum(n->r, LAB_PAGES_RELEASED);
+	handed_on = stat_sum(n->r, LAB_HANDED_ON);
+	/* Every page it took is in its pools. */
+	KUNIT_EXPECT_EQ(test, allocated - released - handed_on,
+			(unsigned long)online_levels(n->r));
+	expect_levels(test, n->r, 16);
+
+	reported = destroy_reported(test, n, &d);
+
+	KUNIT_ASSERT_TRUE_MSG(test, reported,
+			      "no report of the destroy in the kernel log");
+	KUNIT_EXPECT_EQ(test, d.out, 0L);
+	KUNIT_EXPECT_EQ(test, d.allocated, (long)allocated);
+	KUNIT_EXPECT_EQ(test, d.released, d.allocated);
+	KUNIT_EXPECT_EQ(test, d.handed_on, 0L);
+	KUNIT_EXPECT_FALSE(test, in_debugfs("kunit_drain"));
+}
+
+/*
+ * Three pages out when the reserve is destroyed: one given back to it
+ * afterwards (freed), one freed by its holder, one given back to another
+ * reserve (pooled there).  None is a misuse; the name is free again.
+ */
+static void reserve_destroyed_with_pages_out_takes_them_back(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_out", 8, 0);
+	struct lab_named *b = reserve_new(test, "kunit_out_b", 8, 0);
+	struct labyrinth_reserve *r = n->r;
+	struct lab_cpu_snapshot b0, b1;
+	struct page *out[3], *room;
+	struct lab_destroyed d;
+	unsigned int i, cpu;
+	bool reported;
+
+	for (i = 0; i < ARRAY_SIZE(out); i++)
+		out[i] = labyrinth_reserve_get(r);
+	reported = destroy_reported(test, n, &d);
+
+	labyrinth_reserve_put(r, out[0]);
+	if (out[1])
+		put_page(out[1]);
+	preempt_disable();
+	cpu = smp_processor_id();
+	room = labyrinth_reserve_get(b->r);
+	lab_snapshot(b->r, cpu, &b0);
+	labyrinth_reserve_put(b->r, out[2]);
+	lab_snapshot(b->r, cpu, &b1);
+	preempt_enable();
+	if (room)
+		b->pages[b->nr++] = room;
+
+	for (i = 0; i < ARRAY_SIZE(out); i++)
+		KUNIT_EXPECT_NOT_NULL_MSG(test, out[i], "page %u", i);
+	KUNIT_EXPECT_TRUE_MSG(test, reported,
+			      "no report of the destroy in the kernel log");
+	KUNIT_EXPECT_EQ(test, d.out, 3L);
+	KUNIT_EXPECT_EQ(test, d.allocated - d.released, 3L);
+	KUNIT_EXPECT_EQ(test, d.handed_on, 0L);
+	KUNIT_EXPECT_FALSE(test, in_debugfs("kunit_out"));
+	KUNIT_EXPECT_NOT_NULL(test, room);
+	KUNIT_EXPECT_EQ(test, b1.level, b0.level + 1);
+	expect_put_counted(test, &b0, &b1, LAB_PUT_POOLED);
+	reserve_new(test, "kunit_out", 8, 0);
+}
+
+static void reserve_create_rejects_bad_arguments(struct kunit *test)
+{
+	static const char * const bad_names[] = {
+		NULL, "", NAME_TOO_LONG, "a/b", "a b", ".x", "default",
+		"stats", "cpus", "outstanding",
+	};
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(NAME_TOO_LONG) != LABYRINTH_NAME_MAX + 2);
+	BUILD_BUG_ON(sizeof(NAME_LONGEST) != LABYRINTH_NAME_MAX + 1);
+	for (i = 0; i < ARRAY_SIZE(bad_names); i++)
+		expect_create_fails(test, bad_names[i], 8, 0, -EINVAL);
+	expect_create_fails(test, "kunit_bad", 0, 0, -EINVAL);
+	expect_create_fails(test, "kunit_bad", LAB_MAX_PAGES_PER_CPU + 1, 0,
+			    -EINVAL);
+	expect_create_fails(test, "kunit_bad", UINT_MAX, 0, -EINVAL);
+	expect_create_fails(test, "kunit_bad", 8, 0x80000000U, -EINVAL);
+	expect_create_fails(test, "kunit_bad", 8, LABYRINTH_NO_FALLBACK << 1,
+			    -EINVAL);
+	/* The bounds themselves are fine. */
+	reserve_new(test, NAME_LONGEST, 1, 0);
+	reserve_new(test, "kunit.Bad-Args_9", 1, LABYRINTH_NO_FALLBACK);
+}
+
+static void reserve_create_rejects_duplicate_name(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_dup", 16, 0);
+
+	expect_create_fails(test, "kunit_dup", 16, 0, -EEXIST);
+	expect_create_fails(test, "kunit_dup", 4, LABYRINTH_NO_FALLBACK,
+			    -EEXIST);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 16U);
+	KUNIT_EXPECT_TRUE(test, n->r->fallback);
+	expect_levels(test, n->r, 16);
+	expect_served_locally(test, n->r);
+}
+
+/*
+ * max_total_pages lowered to leave room for 8 pages per CPU: a reserve of
+ * 8 fits, nothing more, neither by a create nor by a resize; what a
+ * shrink frees fits again, to the last page.
+ */
+static void reserve_beyond_max_total_pages_is_refused(struct kunit *test)
+{
+	unsigned long cpus = num_possible_cpus();
+	struct lab_named *n;
+
+	set_max_total(test, (READ_ONCE(lab_default.pages_per_cpu) + 8UL) * cpus);
+	n = reserve_new(test, "kunit_cap", 8, 0);
+	expect_create_fails(test, "kunit_cap_b", 1, 0, -ENOSPC);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 9), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 8U);
+	expect_levels(test, n->r, 8);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 4), 0);
+	reserve_new(test, "kunit_cap_b", 4, 0);
+	expect_create_fails(test, "kunit_cap_c", 1, 0, -ENOSPC);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 5), -ENOSPC);
+	expect_levels(test, n->r, 4);
+}
+
+static void reserve_resize_rejects_bad_values(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_resize_bad", 8, 0);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r,
+						       LAB_MAX_PAGES_PER_CPU + 1),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, UINT_MAX),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 8U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 2U);
+	expect_levels(test, n->r, 8);
+	expect_served_locally(test, n->r);
+}
+
+static void reserve_resize_grows_and_shrinks_pools(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_resize", 8, 0);
+	unsigned long online = num_online_cpus();
+	unsigned long allocated = stat_sum(n->r, LAB_PAGES_ALLOCATED);
+	unsigned long released = stat_sum(n->r, LAB_PAGES_RELEASED);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 32), 0);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 32U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 8U);
+	expect_levels(test, n->r, 32);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_PAGES_ALLOCATED) - allocated,
+			24 * online);
+	expect_served_locally(test, n->r);
+
+	KUNIT_EXPECT_EQ(test, labyrinth_reserve_resize(n->r, 3), 0);
+	KUNIT_EXPECT_EQ(test, n->r->pages_per_cpu, 3U);
+	KUNIT_EXPECT_EQ(test, n->r->low_watermark, 1U);
+	expect_levels(test, n->r, 3);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_PAGES_RELEASED) - released,
+			29 * online);
+	expect_served_locally(test, n->r);
+}
+
+static void reserve_destroy_of_null_or_error_is_noop(struct kunit *test)
+{
+	struct lab_named *n = reserve_new(test, "kunit_noop", 8, 0);
+	unsigned int before = online_levels(&lab_default);
+
+	labyrinth_reserve_destroy(NULL);
+	labyrinth_reserve_destroy(ERR_PTR(-EINVAL));
+	labyrinth_reserve_destroy(ERR_PTR(-EEXIST));
+
+	KUNIT_EXPECT_EQ(test, online_levels(&lab_default), before);
+	expect_levels(test, n->r, 8);
+	expect_served_locally(test, n->r);
+}
+
+/*
+ * A page of one reserve given back to another joins the other's pool:
+ * here one page each way, which leaves both reserves' counters balanced.
+ */
+static void reserve_put_to_other_reserve_joins_its_pool(struct kunit *test)
+{
+	struct lab_named *na = reserve_new(test, "kunit_cross_a", 16, 0);
+	struct lab_named *nb = reserve_new(test, "kunit_cross_b", 16, 0);
+	struct lab_cpu_snapshot *a, *b;
+	struct page *from_a, *from_b;
+	unsigned int cpu;
+
+	/* Each reserve's pool: before the two puts, between them, after. */
+	a = kunit_kcalloc(test, 3, sizeof(*a), GFP_KERNEL);
+	b = kunit_kcalloc(test, 3, sizeof(*b), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	preempt_disable();
+	cpu = smp_processor_id();
+	from_a = labyrinth_reserve_get(na->r);
+	from_b = labyrinth_reserve_get(nb->r);
+	lab_snapshot(na->r, cpu, &a[0]);
+	lab_snapshot(nb->r, cpu, &b[0]);
+	labyrinth_reserve_put(nb->r, from_a);
+	lab_snapshot(na->r, cpu, &a[1]);
+	lab_snapshot(nb->r, cpu, &b[1]);
+	labyrinth_reserve_put(na->r, from_b);
+	lab_snapshot(na->r, cpu, &a[2]);
+	lab_snapshot(nb->r, cpu, &b[2]);
+	preempt_enable();
+
+	KUNIT_ASSERT_NOT_NULL(test, from_a);
+	KUNIT_ASSERT_NOT_NULL(test, from_b);
+	KUNIT_EXPECT_EQ(test, b[0].level, 15U);
+	KUNIT_EXPECT_EQ(test, b[1].level, 16U);
+	expect_put_counted(test, &b[0], &b[1], LAB_PUT_POOLED);
+	KUNIT_EXPECT_MEMEQ(test, &a[0], &a[1], sizeof(*a));
+	KUNIT_EXPECT_EQ(test, a[1].level, 15U);
+	KUNIT_EXPECT_EQ(test, a[2].level, 16U);
+	expect_put_counted(test, &a[1], &a[2], LAB_PUT_POOLED);
+	KUNIT_EXPECT_MEMEQ(test, &b[1], &b[2], sizeof(*b));
+}
+
+/* Under stop_machine(), interrupts off: no fallback, flag or not. */
+static void reserve_without_fallback_fails_when_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+	struct lab_named *n;
+
+	n = reserve_new(test, "kunit_nofb", 16, LABYRINTH_NO_FALLBACK);
+	measure(test, n);
+	drain_pools(test, true, false);
+
+	KUNIT_EXPECT_NULL(test, t->last);
+	expect_get_counted(test, &t->before, &t->after, LAB_FAILED);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_FALLBACK), 0UL);
+	KUNIT_EXPECT_EQ(test, delta(&t->start, &t->after, LAB_PAGES_ALLOCATED),
+			0UL);
+}
+
+static void reserve_with_fallback_falls_back_when_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	measure(test, reserve_new(test, "kunit_fb", 16, 0));
+	drain_pools(test, true, false);
+
+	/* Under stop_machine(), interrupts off: RT skips the fallback. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		KUNIT_EXPECT_NULL(test, t->last);
+		expect_get_counted(test, &t->before, &t->after,
+				   LAB_FALLBACK_SKIPPED);
+	} else {
+		KUNIT_EXPECT_NOT_NULL(test, t->last);
+		expect_get_counted(test, &t->before, &t->after, LAB_FALLBACK);
+	}
+	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_ALLOCATED),
+			IS_ENABLED(CONFIG_PREEMPT_RT) ? 0UL : 1UL);
+}
+
+/**
+ * struct lab_isolation - reserve @a drained on every CPU, then @b and the
+ *	default reserve looked at, all under one stop_machine()
+ * @a: every online CPU takes its pages until a get fails
+ * @b: then @cpu takes its pool
+ * @cpu: the CPU that looks, once every CPU drained @a: the first online
+ * @online: the online CPUs
+ * @taken: pages of @a taken, over every CPU
+ * @drained: CPUs done draining @a
+ * @a_levels: @a's pages in the online CPUs' pools, drained
+ * @b_levels: @b's pages there, before @cpu takes from it
+ * @default_levels: the default reserve's pages there, then
+ * @default_after: and once @cpu took @b's pool
+ * @b_served: gets of @b that @cpu's pool served
+ * @a_last: a get of @a on @cpu once every CPU drained it
+ * @a_before: @a's pool on @cpu before that get
+ * @a_after: after it
+ */
+struct lab_isolation {
+	struct lab_named *a;
+	struct lab_named *b;
+	unsigned int cpu;
+	unsigned int online;
+	atomic_t taken;
+	atomic_t drained;
+	unsigned int a_levels;
+	unsigned int b_levels;
+	unsigned int default_levels;
+	unsigned int default_after;
+	unsigned int b_served;
+	struct page *a_last;
+	struct lab_cpu_snapshot a_before;
+	struct lab_cpu_snapshot a_after;
+};
+
+/* Interrupts off: take @x->a's pages until a get fails. */
+static void drain_a_here(struct lab_isolation *x)
+{
+	struct lab_named *a = x->a;
+	struct page *page;
+	int i;
+
+	while ((page = labyrinth_reserve_get(a->r))) {
+		i = atomic_inc_return(&x->taken) - 1;
+		if (i >= a->max) {
+			labyrinth_reserve_put(a->r, page);
+			break;
+		}
+		a->pages[i] = page;
+	}
+	atomic_inc(&x->drained);
+}
+
+/* Interrupts off, on @x->cpu: take @x->b's local pool, counting. */
+static void take_b_here(struct lab_isolation *x)
+{
+	struct lab_cpu_snapshot before, after;
+	struct lab_named *b = x->b;
+	struct page *page;
+
+	while (b->nr < b->cap) {
+		lab_snapshot(b->r, x->cpu, &before);
+		page = labyrinth_reserve_get(b->r);
+		lab_snapshot(b->r, x->cpu, &after);
+		if (!page)
+			break;
+		b->pages[b->nr++] = page;
+		x->b_served += delta(&before, &after, LAB_SERVED_LOCAL);
+	}
+}
+
+/*
+ * stop_machine() callback on every online CPU: each drains @a, then
+ * @x->cpu, once all are done, looks at the pools while the other CPUs
+ * spin with interrupts off (no refill worker runs).
+ */
+static int isolation_stopped(void *arg)
+{
+	struct lab_isolation *x = arg;
+
+	drain_a_here(x);
+	if (smp_processor_id() != cpumask_first(cpu_online_mask))
+		return 0;
+	x->cpu = smp_processor_id();
+	x->online = num_online_cpus();
+	while (atomic_read(&x->drained) < x->online)
+		cpu_relax();
+	x->a_levels = online_levels(x->a->r);
+	x->b_levels = online_levels(x->b->r);
+	x->default_levels = online_levels(&lab_default);
+	lab_snapshot(x->a->r, x->cpu, &x->a_before);
+	x->a_last = labyrinth_reserve_get(x->a->r);
+	lab_snapshot(x->a->r, x->cpu, &x->a_after);
+	take_b_here(x);
+	x->default_after = online_levels(&lab_default);
+	return 0;
+}
+
+/* Whether a page @a holds is also one that @b holds. */
+static bool pages_shared(const struct lab_named *a, const struct lab_named *b)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < a->nr; i++)
+		for (j = 0; j < b->nr; j++)
+			if (a->pages[i] == b->pages[j])
+				return true;
+	return false;
+}
+
+/*
+ * A reserve without fallback, drained on every CPU, fails its gets; it
+ * takes nothing from another reserve, and the other keeps its pages.
+ */
+static void reserve_drained_leaves_other_reserves_untouched(struct kunit *test)
+{
+	struct lab_isolation *x = kunit_kzalloc(test, sizeof(*x), GFP_KERNEL);
+	unsigned int default_levels;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	x->a = reserve_new(test, "kunit_iso_a", 16, LABYRINTH_NO_FALLBACK);
+	x->b = reserve_new(test, "kunit_iso_b", 16, 0);
+	default_levels = online_levels(&lab_default);
+	ret = stop_machine(isolation_stopped, x, cpu_online_mask);
+	x->a->nr = min_t(unsigned int, atomic_read(&x->taken), x->a->max);
+	if (x->a_last)
+		labyrinth_reserve_put(x->a->r, x->a_last);
+
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, (unsigned int)atomic_read(&x->taken),
+			16 * x->online);
+	KUNIT_EXPECT_EQ(test, x->a_levels, 0U);
+	KUNIT_EXPECT_NULL(test, x->a_last);
+	expect_get_counted(test, &x->a_before, &x->a_after, LAB_FAILED);
+	KUNIT_EXPECT_EQ(test, stat_sum(x->a->r, LAB_FALLBACK), 0UL);
+	KUNIT_EXPECT_EQ(test, x->b_levels, 16 * x->online);
+	KUNIT_EXPECT_EQ(test, x->b->nr, 16U);
+	KUNIT_EXPECT_EQ(test, x->b_served, 16U);
+	KUNIT_EXPECT_FALSE(test, pages_shared(x->a, x->b));
+	KUNIT_EXPECT_EQ(test, x->default_levels, default_levels);
+	KUNIT_EXPECT_EQ(test, x->default_after, default_levels);
+}
+
+static void reserve_get_put_in_hardirq_hrtimer(struct kunit *test)
+{
+	measure(test, reserve_new(test, "kunit_hardirq", 16, 0));
+	get_put_in_hardirq_hrtimer(test);
+}
+
+static void reserve_get_put_in_nmi(struct kunit *test)
+{
+	measure(test, reserve_new(test, "kunit_nmi", 16, 0));
+	get_put_in_nmi(test);
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_served_from_local_pool),
 	KUNIT_CASE(put_returns_page_to_pool),
@@ -1845,17 +2641,41 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(no_page_served_twice),
 	KUNIT_CASE(served_pages_are_cleared_when_init_on_alloc_or_free),
 	KUNIT_CASE(put_pools_page_as_is_when_init_off),
+	KUNIT_CASE(reserve_create_fills_every_online_pool),
+	KUNIT_CASE(reserve_get_served_from_local_pool),
+	KUNIT_CASE(reserve_destroy_frees_every_page),
+	KUNIT_CASE(reserve_destroyed_with_pages_out_takes_them_back),
+	KUNIT_CASE(reserve_create_rejects_bad_arguments),
+	KUNIT_CASE(reserve_create_rejects_duplicate_name),
+	KUNIT_CASE(reserve_resize_rejects_bad_values),
+	KUNIT_CASE(reserve_resize_grows_and_shrinks_pools),
+	KUNIT_CASE(reserve_destroy_of_null_or_error_is_noop),
+	KUNIT_CASE(reserve_beyond_max_total_pages_is_refused),
+	KUNIT_CASE(reserve_put_to_other_reserve_joins_its_pool),
+	KUNIT_CASE(reserve_without_fallback_fails_when_empty),
+	KUNIT_CASE(reserve_with_fallback_falls_back_when_empty),
+	KUNIT_CASE(reserve_drained_leaves_other_reserves_untouched),
+	KUNIT_CASE(reserve_get_put_in_hardirq_hrtimer),
+	KUNIT_CASE(reserve_get_put_in_nmi),
 	{}
 };
 
 static int lab_suite_init(struct kunit_suite *suite)
 {
-	return register_nmi_handler(NMI_LOCAL, kunit_nmi, 0, KBUILD_MODNAME);
+	int err;
+
+	max_total_file = filp_open(MAX_TOTAL_PARAM, O_RDWR, 0);
+	err = register_nmi_handler(NMI_LOCAL, kunit_nmi, 0, KBUILD_MODNAME);
+	if (err && !IS_ERR(max_total_file))
+		filp_close(max_total_file, NULL);
+	return err;
 }
 
 static void lab_suite_exit(struct kunit_suite *suite)
 {
 	unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);
+	if (!IS_ERR(max_total_file))
+		filp_close(max_total_file, NULL);
 }
 
 static struct kunit_suite labyrinth_suite = {
