@@ -140,6 +140,7 @@ struct labyrinth_reserve {
 extern struct labyrinth_reserve lab_default;
 extern struct mutex lab_reserves_lock;
 extern struct list_head lab_reserves;
+extern unsigned long lab_max_total_pages;
 
 int lab_reserve_init(void);
 void lab_reserve_exit(void);
