@@ -166,6 +166,7 @@ int labyrinth_reserve_resize(struct labyrinth_reserve *r,
 			     unsigned int pages_per_cpu);
 struct page *labyrinth_reserve_get(struct labyrinth_reserve *r);
 void labyrinth_reserve_put(struct labyrinth_reserve *r, struct page *page);
+void labyrinth_reserve_hand_on(struct labyrinth_reserve *r, struct page *page);
 
 /**
  * labyrinth() - take one page from the reserve and return its address

@@ -208,6 +208,7 @@ DEFINE_STATIC_KEY_FALSE(lab_debug_key);
 struct lab_out {
 	unsigned long pfn;	/* 0: free slot */
 	unsigned long ip;	/* the function that took the page */
+	const struct labyrinth_reserve *owner;	/* the reserve that served it */
 };
 
 static DEFINE_RAW_SPINLOCK(lab_out_lock);	/* the table below */
@@ -225,8 +226,9 @@ static unsigned long out_next(unsigned long i)
 	return (i + 1) & ((1UL << lab_out_bits) - 1);
 }
 
-/* Record that @pfn was taken by @ip.  lab_out_lock held. */
-static void out_add(unsigned long pfn, unsigned long ip)
+/* Record that @pfn was taken from @owner by @ip.  lab_out_lock held. */
+static void out_add(unsigned long pfn, unsigned long ip,
+		    const struct labyrinth_reserve *owner)
 {
 	unsigned long i = out_slot(pfn), n;
 
@@ -234,6 +236,7 @@ static void out_add(unsigned long pfn, unsigned long ip)
 		if (!lab_out[i].pfn || lab_out[i].pfn == pfn) {
 			lab_out[i].pfn = pfn;
 			lab_out[i].ip = ip;
+			lab_out[i].owner = owner;
 			return;
 		}
 	}
@@ -242,15 +245,18 @@ static void out_add(unsigned long pfn, unsigned long ip)
 
 /*
  * Forget @pfn, moving back the entries of its probe run that the hole
- * would cut off from their slot.  lab_out_lock held.
+ * would cut off from their slot.  lab_out_lock held.  Return: the reserve
+ * that served it, or NULL if the table did not list it.
  */
-static bool out_del(unsigned long pfn)
+static const struct labyrinth_reserve *out_del(unsigned long pfn)
 {
+	const struct labyrinth_reserve *owner;
 	unsigned long i = out_slot(pfn), j, home, n;
 
 	for (n = 0; lab_out[i].pfn != pfn; n++, i = out_next(i))
 		if (!lab_out[i].pfn || n == (1UL << lab_out_bits))
-			return false;
+			return NULL;
+	owner = lab_out[i].owner;
 	for (j = out_next(i); lab_out[j].pfn; j = out_next(j)) {
 		home = out_slot(lab_out[j].pfn);
 		/* Keep j where it is if its home lies cyclically in (i, j]. */
@@ -260,13 +266,13 @@ static bool out_del(unsigned long pfn)
 		i = j;
 	}
 	lab_out[i].pfn = 0;
-	return true;
+	return owner;
 }
 
 /**
  * lab_debug_enable() - switch the debug checks on or off
  * @on: the new state
- * @pages: pages the reserve holds at most (to size the table)
+ * @pages: pages the reserves hold at most (to size the table)
  *
  * Context: Process context (a parameter write or module load).  Sleeps.
  * Return: 0, or -ENOMEM if the table of outstanding pages could not be
@@ -309,13 +315,14 @@ int lab_debug_enable(bool on, unsigned long pages)
 }
 EXPORT_SYMBOL_IF_KUNIT(lab_debug_enable);
 
-/* @page, taken by @ip, is handed out: remember it. */
-static void track(struct page *page, unsigned long ip)
+/* @page, taken from @r by @ip, is handed out: remember it. */
+static void track(const struct labyrinth_reserve *r, struct page *page,
+		  unsigned long ip)
 {
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lab_out_lock, flags);
-	out_add(page_to_pfn(page), ip);
+	out_add(page_to_pfn(page), ip, r);
 	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
 }
 
@@ -328,25 +335,38 @@ static void track(struct page *page, unsigned long ip)
  */
 bool lab_debug_untrack(struct page *page)
 {
+	const struct labyrinth_reserve *owner;
 	unsigned long flags;
-	bool found;
 
 	raw_spin_lock_irqsave(&lab_out_lock, flags);
-	found = out_del(page_to_pfn(page));
+	owner = out_del(page_to_pfn(page));
 	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
-	return found;
+	return owner;
 }
 
 /**
  * lab_debug_put() - mark a page given back while debug is on
- * @page: the page, just accepted into the reserve
+ * @r: the reserve it is given back to
+ * @page: the page, just accepted into @r
  * @ip: the caller of labyrinth_put()
+ *
+ * A page another reserve served is reported: it joins @r all the same.
  *
  * Context: Any context but NMI.  Debug on.
  */
-void lab_debug_put(struct page *page, unsigned long ip)
+void lab_debug_put(const struct labyrinth_reserve *r, struct page *page,
+		   unsigned long ip)
 {
-	lab_debug_untrack(page);
+	const struct labyrinth_reserve *owner;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lab_out_lock, flags);
+	owner = out_del(page_to_pfn(page));
+	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
+	if (owner && owner != r)
+		pr_warn_ratelimited("pfn %#lx served by reserve %s given back to reserve %s by %pS\n",
+				    page_to_pfn(page), owner->name, r->name,
+				    (void *)ip);
 	kasan_disable_current();
 	memset(page_address(page), LAB_DEBUG_FILL, PAGE_SIZE);
 	kasan_enable_current();
@@ -408,18 +428,20 @@ bool lab_debug_check(struct page *page, unsigned long taker)
 
 /**
  * lab_debug_get() - a page is handed out while debug is on
+ * @r: the reserve that serves it
  * @page: the page
  * @ip: the caller of labyrinth_get()
- * @pooled: @page comes from the reserve (not from the fallback)
+ * @pooled: @page comes from @r's pools (not from the fallback)
  *
  * Context: Any context but NMI.  Debug on.
  * Return: true if the page was written after labyrinth_put() (reported).
  */
-bool lab_debug_get(struct page *page, unsigned long ip, bool pooled)
+bool lab_debug_get(const struct labyrinth_reserve *r, struct page *page,
+		   unsigned long ip, bool pooled)
 {
 	bool bad = pooled && lab_debug_check(page, ip);
 
-	track(page, ip);
+	track(r, page, ip);
 	return bad;
 }
 
@@ -432,13 +454,15 @@ static int cmp_ulong(const void *a, const void *b)
 }
 
 /*
- * Call @show for every function that holds outstanding pages, with their
- * number, then for the untracked ones (ip 0).  The table is read a batch
- * at a time: while pages come and go, an entry moved from a batch not yet
- * read to one already read (a removal moves entries back) is missed, one
- * moved the other way counted twice.  Return: pages in all.
+ * Call @show (if not NULL) for every function that holds outstanding pages
+ * of @r, with their number, then (for the default reserve, with which the
+ * table's overflow is counted) for the untracked ones (ip 0).  The table
+ * is read a batch at a time: while pages come and go, an entry moved from
+ * a batch not yet read to one already read (a removal moves entries back)
+ * is missed, one moved the other way counted twice.  Return: pages in all.
  */
-static unsigned long walk_holders(void (*show)(void *arg, unsigned long ip,
+static unsigned long walk_holders(const struct labyrinth_reserve *r,
+				  void (*show)(void *arg, unsigned long ip,
 					       unsigned long nr),
 				  void *arg)
 {
@@ -454,22 +478,22 @@ static unsigned long walk_holders(void (*show)(void *arg, unsigned long ip,
 	for (i = 0; i < size; i += LAB_OUT_BATCH) {
 		raw_spin_lock_irqsave(&lab_out_lock, flags);
 		for (j = i; j < i + LAB_OUT_BATCH; j++)
-			if (lab_out[j].pfn)
+			if (lab_out[j].pfn && lab_out[j].owner == r)
 				ips[n++] = lab_out[j].ip;
 		raw_spin_unlock_irqrestore(&lab_out_lock, flags);
 		cond_resched();
 	}
 	raw_spin_lock_irqsave(&lab_out_lock, flags);
-	untracked = lab_out_untracked;
+	untracked = r == &lab_default ? lab_out_untracked : 0;
 	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
 
 	sort(ips, n, sizeof(*ips), cmp_ulong, NULL);
-	for (i = 0; i < n; i += run) {
+	for (i = 0; show && i < n; i += run) {
 		for (run = 1; i + run < n && ips[i + run] == ips[i]; run++)
 			;
 		show(arg, ips[i], run);
 	}
-	if (untracked)
+	if (show && untracked)
 		show(arg, 0, untracked);
 	kvfree(ips);
 	return n + untracked;
@@ -486,6 +510,7 @@ static void seq_holder(void *arg, unsigned long ip, unsigned long nr)
 /**
  * lab_debug_show_outstanding() - the debugfs file "outstanding"
  * @m: the file
+ * @r: the reserve it is of
  *
  * One line per function holding pages taken while debug was on and not
  * given back: "my_rx_refill+0x4c/0x120 17"; then "untracked N" for those
@@ -493,18 +518,48 @@ static void seq_holder(void *arg, unsigned long ip, unsigned long nr)
  *
  * Context: Process context.  Sleeps.
  */
-void lab_debug_show_outstanding(struct seq_file *m)
+void lab_debug_show_outstanding(struct seq_file *m,
+				const struct labyrinth_reserve *r)
 {
-	walk_holders(seq_holder, m);
+	walk_holders(r, seq_holder, m);
 }
 EXPORT_SYMBOL_IF_KUNIT(lab_debug_show_outstanding);
 
 static void warn_holder(void *arg, unsigned long ip, unsigned long nr)
 {
-	if (ip)
+	const struct labyrinth_reserve *r = arg;
+
+	if (!ip)
+		pr_warn("%lu pages taken while debug was on, not tracked\n", nr);
+	else if (r == &lab_default)
 		pr_warn("%lu pages taken by %pS not returned\n", nr, (void *)ip);
 	else
-		pr_warn("%lu pages taken while debug was on, not tracked\n", nr);
+		pr_warn("reserve %s: %lu pages taken by %pS not returned\n",
+			r->name, nr, (void *)ip);
+}
+
+/**
+ * lab_debug_report() - report who holds pages of a reserve going away
+ * @r: the reserve
+ *
+ * Context: Process context.  Sleeps.
+ * Return: the pages the table lists as taken from @r and not back.
+ */
+unsigned long lab_debug_report(const struct labyrinth_reserve *r)
+{
+	return walk_holders(r, warn_holder, (void *)r);
+}
+
+/**
+ * lab_debug_held() - whether the table lists pages taken from a reserve
+ * @r: the reserve
+ *
+ * Context: Process context.  Sleeps.
+ * Return: those pages.
+ */
+unsigned long lab_debug_held(const struct labyrinth_reserve *r)
+{
+	return walk_holders(r, NULL, NULL);
 }
 
 /**
@@ -515,7 +570,7 @@ static void warn_holder(void *arg, unsigned long ip, unsigned long nr)
 void lab_debug_exit(void)
 {
 	static_branch_disable(&lab_debug_key);
-	walk_holders(warn_holder, NULL);
+	lab_debug_report(&lab_default);
 	vfree(lab_out);
 	lab_out = NULL;
 }

@@ -90,12 +90,17 @@ void lab_set_test_hook(void (*fn)(enum lab_hook_point where,
 DECLARE_STATIC_KEY_FALSE(lab_debug_key);
 
 int lab_debug_enable(bool on, unsigned long pages);
-void lab_debug_put(struct page *page, unsigned long ip);
+void lab_debug_put(const struct labyrinth_reserve *r, struct page *page,
+		   unsigned long ip);
 bool lab_debug_untrack(struct page *page);
 void lab_debug_forget(struct page *page);
 bool lab_debug_check(struct page *page, unsigned long taker);
-bool lab_debug_get(struct page *page, unsigned long ip, bool pooled);
-void lab_debug_show_outstanding(struct seq_file *m);
+bool lab_debug_get(const struct labyrinth_reserve *r, struct page *page,
+		   unsigned long ip, bool pooled);
+void lab_debug_show_outstanding(struct seq_file *m,
+				const struct labyrinth_reserve *r);
+unsigned long lab_debug_report(const struct labyrinth_reserve *r);
+unsigned long lab_debug_held(const struct labyrinth_reserve *r);
 void lab_debug_exit(void);
 
 struct lab_cpu;
@@ -128,30 +133,28 @@ struct labyrinth_reserve {
 	struct list_head node;
 	struct dentry *dir;
 	char name[LABYRINTH_NAME_MAX + 1];
-	struct cpumask stocked;
+	/* Written by every CPU's stash changes: off the fields gets read. */
+	struct cpumask stocked ____cacheline_aligned_in_smp;
 };
 
 extern struct labyrinth_reserve lab_default;
 extern struct mutex lab_reserves_lock;
 extern struct list_head lab_reserves;
-extern unsigned long lab_max_total_pages;
-
-unsigned long lab_total_pages(const struct labyrinth_reserve *skip);
 
 int lab_reserve_init(void);
 void lab_reserve_exit(void);
 int lab_pools_init(struct labyrinth_reserve *r);
 int lab_pools_fill(struct labyrinth_reserve *r);
-void lab_pools_free(struct labyrinth_reserve *r);
+void lab_pools_live(struct labyrinth_reserve *r);
+long lab_pools_free(struct labyrinth_reserve *r);
 void lab_sync(struct labyrinth_reserve *r);
+void lab_sync_locked(struct labyrinth_reserve *r);
 void lab_snapshot(const struct labyrinth_reserve *r, unsigned int cpu,
 		  struct lab_cpu_snapshot *snap);
 void lab_reserve_sync(void);
 void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap);
-size_t lab_reserve_bookkeeping(void);
+size_t lab_bookkeeping(const struct labyrinth_reserve *r);
 int lab_cpu_prepare(unsigned int cpu);
 int lab_cpu_dead(unsigned int cpu);
-
-void lab_debugfs_reserve(struct labyrinth_reserve *r);
 
 #endif /* _LABYRINTH_INTERNAL_H */

@@ -138,6 +138,7 @@
  *	+ @stash_seen never understates the level (owner only)
  * @min_level: lowest level the owner has seen (owner only)
  * @cpu: the owning CPU
+ * @r: the reserve this pool is part of
  * @nid: the node whose pages the pool keeps, or NUMA_NO_NODE for any
  *	(see pool_node())
  * @dirty: returned pages waiting to be cleared (owner only)
@@ -175,6 +176,7 @@ struct lab_cpu {
 	unsigned int min_level;
 	unsigned int cpu;
 	int nid;
+	struct labyrinth_reserve *r;
 	struct list_head dirty;
 	unsigned long stat[LAB_NR_STATS];
 	struct page *hot[LAB_HOT_MAX];
@@ -228,16 +230,31 @@ static void lab_hook(enum lab_hook_point where, struct page *page)
 }
 #endif
 
-static struct lab_cpu __percpu *lab_cpus;
 /* The pfns of memory going offline, or none (nr zero); see leaving(). */
 static unsigned long lab_offline_start, lab_offline_nr;
-/* CPUs whose stash had pages when last changed: where thieves look. */
-static struct cpumask lab_stocked;
 static struct workqueue_struct *lab_wq;
 
-static unsigned int capacity(void)
+/* The reserve labyrinth_get() and labyrinth_put() serve. */
+struct labyrinth_reserve lab_default = {
+	.pages_per_cpu	= 128,
+	.low_watermark	= 32,
+	.fallback	= true,
+	.name		= "default",
+};
+EXPORT_SYMBOL_IF_KUNIT(lab_default);
+
+/* Every reserve with pools, the default one first; hotplug walks them. */
+DEFINE_MUTEX(lab_reserves_lock);
+LIST_HEAD(lab_reserves);
+
+static unsigned int capacity(const struct labyrinth_reserve *r)
 {
-	return READ_ONCE(lab_pages_per_cpu);
+	return READ_ONCE(r->pages_per_cpu);
+}
+
+static unsigned int low_watermark(const struct labyrinth_reserve *r)
+{
+	return READ_ONCE(r->low_watermark);
 }
 
 /*
@@ -260,12 +277,13 @@ static void active_lower(struct lab_cpu *c)
 }
 
 /* Enter the owner's section of this CPU's pool: interrupts off, active. */
-static struct lab_cpu *pool_enter(unsigned long *flags)
+static struct lab_cpu *pool_enter(struct labyrinth_reserve *r,
+				  unsigned long *flags)
 {
 	struct lab_cpu *c;
 
 	local_irq_save(*flags);
-	c = this_cpu_ptr(lab_cpus);
+	c = this_cpu_ptr(r->cpus);
 	active_raise(c);
 	return c;
 }
@@ -305,9 +323,9 @@ static void stash_unlock_on(struct lab_cpu *c, bool own, unsigned long flags)
 }
 
 /* Count an event of an NMI that found the pool busy: nested ones may too. */
-static void nmi_stat_inc(enum lab_stat_item item)
+static void nmi_stat_inc(struct labyrinth_reserve *r, enum lab_stat_item item)
 {
-	this_cpu_inc(lab_cpus->nmi_stat[item]);
+	this_cpu_inc(r->cpus->nmi_stat[item]);
 }
 
 /*
@@ -388,17 +406,20 @@ static unsigned int level_seen(const struct lab_cpu *c)
 
 /*
  * Any CPU, stash_lock held: @c's stash holds @nr pages now.  Its bit in
- * lab_stocked is written only when the stash empties or stops being
- * empty, and is only a hint: a thief takes the lock before it trusts it.
+ * the reserve's stocked mask is written only when the stash empties or
+ * stops being empty, and is only a hint: a thief takes the lock before it
+ * trusts it.
  */
 static void stash_count(struct lab_cpu *c, unsigned int nr)
 {
+	struct cpumask *stocked = &c->r->stocked;
+
 	WRITE_ONCE(c->nr_stash, nr);
-	if (!nr != !cpumask_test_cpu(c->cpu, &lab_stocked)) {
+	if (!nr != !cpumask_test_cpu(c->cpu, stocked)) {
 		if (nr)
-			cpumask_set_cpu(c->cpu, &lab_stocked);
+			cpumask_set_cpu(c->cpu, stocked);
 		else
-			cpumask_clear_cpu(c->cpu, &lab_stocked);
+			cpumask_clear_cpu(c->cpu, stocked);
 	}
 }
 
@@ -432,9 +453,9 @@ static bool clear_needed(void)
  */
 static void set_bounds(struct lab_cpu *c)
 {
-	unsigned int low = max(c->min_level, READ_ONCE(lab_low_watermark));
+	unsigned int low = max(c->min_level, low_watermark(c->r));
 	unsigned int rest = c->nr_dirty + c->stash_seen + share_nr(c);
-	unsigned int cap = capacity();
+	unsigned int cap = capacity(c->r);
 
 	c->get_min = low > rest ? low - rest : 0;
 	if (clear_needed() || cap <= rest || READ_ONCE(lab_offline_nr))
@@ -491,7 +512,7 @@ static void note_level(struct lab_cpu *c)
 	lockdep_assert_irqs_disabled();
 	if (unlikely(level < c->min_level))
 		c->min_level = level;
-	if (unlikely(level < READ_ONCE(lab_low_watermark)))
+	if (unlikely(level < low_watermark(c->r)))
 		kick_refill(c);
 }
 
@@ -520,7 +541,7 @@ static unsigned int stash_take(struct lab_cpu *c, struct list_head *list,
 /* Owner, interrupts off, hot[] empty: reload hot[] from our own stash. */
 static bool reload_hot(struct lab_cpu *c)
 {
-	unsigned int want = max(hot_max(capacity()) / 2, 1U);
+	unsigned int want = max(hot_max(capacity(c->r)) / 2, 1U);
 	struct page *page, *next;
 	LIST_HEAD(list);
 
@@ -575,7 +596,7 @@ static noinline bool poisoned(struct lab_cpu *c, struct page *page)
 {
 	if (likely(!PageHWPoison(page)))
 		return false;
-	this_cpu_inc(lab_cpus->stat[LAB_HWPOISON]);
+	this_cpu_inc(c->r->cpus->stat[LAB_HWPOISON]);
 	atomic_long_inc(&c->released);
 	pr_warn_ratelimited("pfn %#lx has a memory error: dropped from the reserve\n",
 			    page_to_pfn(page));
@@ -629,7 +650,7 @@ static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
 	stash_unlock_on(v, own, flags);
 
 	/* The victim may never take a page itself: refill it now. */
-	if (nr && READ_ONCE(v->nr_stash) < READ_ONCE(lab_low_watermark))
+	if (nr && READ_ONCE(v->nr_stash) < low_watermark(v->r))
 		kick_refill(v);
 	return nr;
 }
@@ -637,9 +658,9 @@ static unsigned int steal_from(struct lab_cpu *v, struct list_head *list,
 /*
  * Move up to @want pages from one other CPU's stash to @list: a CPU of
  * @thief's node if one has pages, else the one page to serve from any
- * CPU.  Only the CPUs in lab_stocked are tried, those after @thief first
- * so that thieves spread over their victims.  Nothing here grows with
- * the number of CPUs but the scan of a bitmap.
+ * CPU of its reserve.  Only the CPUs in its stocked mask are tried, those
+ * after @thief first so that thieves spread over their victims.  Nothing
+ * here grows with the number of CPUs but the scan of a bitmap.
  * Return: the pages moved.
  */
 static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
@@ -650,11 +671,11 @@ static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
 	bool far;
 
 	for (far = false; ; far = true) {
-		for_each_cpu_wrap(cpu, &lab_stocked, start) {
+		for_each_cpu_wrap(cpu, &thief->r->stocked, start) {
 			if (cpu == thief->cpu ||
 			    cpumask_test_cpu(cpu, near) == far)
 				continue;
-			nr = steal_from(per_cpu_ptr(lab_cpus, cpu), list,
+			nr = steal_from(per_cpu_ptr(thief->r->cpus, cpu), list,
 					far ? 1 : want);
 			if (nr)
 				return nr;
@@ -695,7 +716,7 @@ static struct page *steal_one(struct lab_cpu *thief, struct list_head *list,
 static void keep_stolen(struct lab_cpu *c, struct list_head *list,
 			struct list_head *away)
 {
-	unsigned int cap = capacity(), nr = 0;
+	unsigned int cap = capacity(c->r), nr = 0;
 	struct page *page, *next;
 	bool gone;
 
@@ -705,7 +726,7 @@ static void keep_stolen(struct lab_cpu *c, struct list_head *list,
 		gone = leaving(page);
 		if (unlikely(gone || !page_home(c, page))) {
 			if (gone)
-				this_cpu_inc(lab_cpus->stat[LAB_OFFLINE_RELEASED]);
+				this_cpu_inc(c->r->cpus->stat[LAB_OFFLINE_RELEASED]);
 			list_move(&page->lru, away);
 			continue;
 		}
@@ -733,7 +754,7 @@ static void keep_stolen(struct lab_cpu *c, struct list_head *list,
  */
 static unsigned int steal_want(const struct lab_cpu *c)
 {
-	unsigned int cap = capacity(), level = level_seen(c);
+	unsigned int cap = capacity(c->r), level = level_seen(c);
 
 	return 1 + min3(LAB_STEAL_MAX - 1, hot_max(cap) / 2,
 			cap > level ? cap - level : 0);
@@ -775,12 +796,13 @@ static void allocator_exit(void)
  * __GFP_NOMEMALLOC, as mempool's: a caller in reclaim or on a memalloc
  * socket must not be handed a pfmemalloc page, which its put would refuse.
  */
-static struct page *fallback_alloc(enum lab_stat_item *src)
+static struct page *fallback_alloc(const struct labyrinth_reserve *r,
+				   enum lab_stat_item *src)
 {
 	struct page *page;
 
 	*src = LAB_FAILED;
-	if (!READ_ONCE(lab_fallback))
+	if (!READ_ONCE(r->fallback))
 		return NULL;
 	if (!allocator_allowed()) {
 		*src = LAB_FALLBACK_SKIPPED;
@@ -893,21 +915,21 @@ static struct page *take_local(struct lab_cpu *c)
  * the allocator); else it takes one from the NMI share, which nested
  * callers may change under it.
  */
-static noinline struct page *get_nmi(void)
+static noinline struct page *get_nmi(struct labyrinth_reserve *r)
 {
-	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
+	struct lab_cpu *c = this_cpu_ptr(r->cpus);
 	struct page *page;
 
 	if (!IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG)) {
 		pr_err_once("labyrinth_get() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n");
-		nmi_stat_inc(LAB_FAILED);
+		nmi_stat_inc(r, LAB_FAILED);
 		return NULL;
 	}
 	if (READ_ONCE(c->active)) {
 		do {
 			page = share_take(c);
 		} while (page && poisoned(c, page));
-		nmi_stat_inc(page ? LAB_SERVED_NMI : LAB_FAILED);
+		nmi_stat_inc(r, page ? LAB_SERVED_NMI : LAB_FAILED);
 		kick_refill(c);
 		return page ? served(page) : NULL;
 	}
@@ -963,7 +985,8 @@ static void release_list(struct lab_cpu *c, struct list_head *list)
  * pool is empty it steals and falls back with interrupts as the caller had
  * them, then counts the outcome on the CPU it ends on.
  */
-static noinline struct page *get_slow(unsigned long ip)
+static noinline struct page *get_slow(struct labyrinth_reserve *r,
+				      unsigned long ip)
 {
 	enum lab_stat_item src = LAB_SERVED_LOCAL;
 	unsigned long flags;
@@ -973,7 +996,7 @@ static noinline struct page *get_slow(unsigned long ip)
 	LIST_HEAD(stolen);
 	LIST_HEAD(away);
 
-	c = pool_enter(&flags);
+	c = pool_enter(r, &flags);
 	page = take_local(c);
 	if (page) {
 		note_level(c);
@@ -984,24 +1007,53 @@ static noinline struct page *get_slow(unsigned long ip)
 		src = LAB_STOLEN;
 		page = steal_one(c, &stolen, want);
 		if (!page)
-			page = fallback_alloc(&src);
-		c = pool_enter(&flags);
+			page = fallback_alloc(r, &src);
+		c = pool_enter(r, &flags);
 		if (src == LAB_FALLBACK)
 			atomic_long_inc(&c->allocated);
 		keep_stolen(c, &stolen, &away);
 	}
 	c->stat[src]++;
 	set_bounds(c);
-	trace_labyrinth_get(c->cpu, src, pool_level(c));
+	trace_labyrinth_get(r->name, c->cpu, src, pool_level(c));
 	pool_exit(c, flags);
 	if (!list_empty(&away))
 		release_list(c, &away);
 	if (!page)
 		return NULL;
 	if (static_branch_unlikely(&lab_debug_key) &&
-	    lab_debug_get(page, ip, src != LAB_FALLBACK))
-		this_cpu_inc(lab_cpus->stat[LAB_WRITTEN_AFTER_PUT]);
+	    lab_debug_get(r, page, ip, src != LAB_FALLBACK))
+		this_cpu_inc(r->cpus->stat[LAB_WRITTEN_AFTER_PUT]);
 	return src == LAB_FALLBACK ? page : served(page);
+}
+
+/*
+ * A get of @r for @ip: the fast path, inlined into each exported entry so
+ * that the default reserve's costs no more than before named reserves.
+ */
+static __always_inline struct page *reserve_get(struct labyrinth_reserve *r,
+						unsigned long ip)
+{
+	struct page *page;
+	unsigned long flags;
+	struct lab_cpu *c;
+
+	if (unlikely(in_nmi()))
+		return get_nmi(r);
+	c = pool_enter(r, &flags);
+	if (unlikely(c->nr_hot <= c->get_min || trace_labyrinth_get_enabled() ||
+		     static_branch_unlikely(&lab_debug_key))) {
+		pool_exit(c, flags);
+		return get_slow(r, ip);
+	}
+	page = c->hot[--c->nr_hot];
+	if (unlikely(PageHWPoison(page)) && poisoned(c, page)) {
+		pool_exit(c, flags);
+		return get_slow(r, ip);
+	}
+	c->stat[LAB_SERVED_LOCAL]++;
+	pool_exit(c, flags);
+	return served(page);
 }
 
 /**
@@ -1020,28 +1072,30 @@ static noinline struct page *get_slow(unsigned long ip)
  */
 struct page *labyrinth_get(void)
 {
-	struct page *page;
-	unsigned long flags;
-	struct lab_cpu *c;
-
-	if (unlikely(in_nmi()))
-		return get_nmi();
-	c = pool_enter(&flags);
-	if (unlikely(c->nr_hot <= c->get_min || trace_labyrinth_get_enabled() ||
-		     static_branch_unlikely(&lab_debug_key))) {
-		pool_exit(c, flags);
-		return get_slow(_RET_IP_);
-	}
-	page = c->hot[--c->nr_hot];
-	if (unlikely(PageHWPoison(page)) && poisoned(c, page)) {
-		pool_exit(c, flags);
-		return get_slow(_RET_IP_);
-	}
-	c->stat[LAB_SERVED_LOCAL]++;
-	pool_exit(c, flags);
-	return served(page);
+	return reserve_get(&lab_default, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_get);
+
+/**
+ * labyrinth_reserve_get() - take one order-0 page from a named reserve
+ * @r: a reserve labyrinth_reserve_create() returned, not destroyed
+ *
+ * As labyrinth_get(), from @r's pools only: its local pool, then the
+ * stashes of its other CPUs, then (unless @r was created with
+ * LABYRINTH_NO_FALLBACK) alloc_page(GFP_ATOMIC | __GFP_NOWARN).  Never a
+ * page of another reserve.
+ *
+ * Context: Any context, as labyrinth_get().  Not concurrently with
+ * labyrinth_reserve_destroy() of @r.
+ * Return: a page with a reference count of one, to be given back with
+ * labyrinth_reserve_put() or handed on with labyrinth_hand_on(), or NULL
+ * when @r and its fallback are exhausted.
+ */
+struct page *labyrinth_reserve_get(struct labyrinth_reserve *r)
+{
+	return reserve_get(r, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_reserve_get);
 
 /*
  * Owner, interrupts off, the pool looks full: look again at the stash,
@@ -1091,18 +1145,19 @@ static void drop_ref(struct lab_cpu *c, struct page *page)
 }
 
 /* Count a put's outcome on this CPU: as the owner, or in NMI as it can. */
-static struct lab_cpu *count_put(enum lab_stat_item item)
+static struct lab_cpu *count_put(struct labyrinth_reserve *r,
+				 enum lab_stat_item item)
 {
 	unsigned long flags;
 	struct lab_cpu *c;
 
 	if (in_nmi()) {
-		nmi_stat_inc(item);
-		return this_cpu_ptr(lab_cpus);
+		nmi_stat_inc(r, item);
+		return this_cpu_ptr(r->cpus);
 	}
-	c = pool_enter(&flags);
+	c = pool_enter(r, &flags);
 	c->stat[item]++;
-	trace_labyrinth_put(c->cpu, item, pool_level(c));
+	trace_labyrinth_put(r->name, c->cpu, item, pool_level(c));
 	pool_exit(c, flags);
 	return c;
 }
@@ -1114,8 +1169,8 @@ static struct lab_cpu *count_put(enum lab_stat_item item)
  * reference.  A released order-0 page counts as given back to the page
  * allocator: by the contract of labyrinth_put() it came from the reserve.
  */
-static noinline void put_refused(struct page *page, int seen,
-				 unsigned long ip)
+static noinline void put_refused(struct labyrinth_reserve *r,
+				 struct page *page, int seen, unsigned long ip)
 {
 	enum lab_refusal what;
 	struct lab_cpu *c;
@@ -1123,7 +1178,7 @@ static noinline void put_refused(struct page *page, int seen,
 
 	lab_hook(LAB_HOOK_PUT_REFUSED, page);
 	why = lab_put_refusal(page, seen, &what);
-	c = count_put(what == LAB_SHARED ? LAB_PUT_SHARED : LAB_PUT_REJECTED);
+	c = count_put(r, what == LAB_SHARED ? LAB_PUT_SHARED : LAB_PUT_REJECTED);
 	if (what == LAB_RELEASE || what == LAB_SHARED)
 		atomic_long_inc(&c->released);
 	if (what != LAB_SHARED)
@@ -1147,7 +1202,7 @@ static noinline void put_refused(struct page *page, int seen,
 static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page,
 				    bool may_free)
 {
-	unsigned int cap = capacity();
+	unsigned int cap = capacity(c->r);
 
 	lockdep_assert_irqs_disabled();
 	if (unlikely(!page_home(c, page))) {
@@ -1155,7 +1210,7 @@ static enum lab_stat_item pool_page(struct lab_cpu *c, struct page *page,
 		return LAB_PUT_REMOTE;
 	}
 	if (leaving(page)) {
-		this_cpu_inc(lab_cpus->stat[LAB_OFFLINE_RELEASED]);
+		this_cpu_inc(c->r->cpus->stat[LAB_OFFLINE_RELEASED]);
 		atomic_long_inc(&c->released);
 		return LAB_PUT_FREED;
 	}
@@ -1194,16 +1249,16 @@ static void put_away(struct lab_cpu *c, struct page *page)
  * allocator; else the page waits for the worker, which pools it or frees
  * it.  Debug neither fills nor checks it.
  */
-static noinline void put_nmi(struct page *page)
+static noinline void put_nmi(struct labyrinth_reserve *r, struct page *page)
 {
-	struct lab_cpu *c = this_cpu_ptr(lab_cpus);
+	struct lab_cpu *c = this_cpu_ptr(r->cpus);
 	enum lab_stat_item res;
 
 	/* hot[] full: spilling to the stash would take its lock. */
 	if (READ_ONCE(c->active) || !page_home(c, page) ||
-	    c->nr_hot >= hot_max(capacity())) {
+	    c->nr_hot >= hot_max(capacity(r))) {
 		llist_add(page_llnode(page), &c->deferred);
-		nmi_stat_inc(LAB_PUT_DEFERRED);
+		nmi_stat_inc(r, LAB_PUT_DEFERRED);
 		kick_refill(c);
 		return;
 	}
@@ -1217,7 +1272,8 @@ static noinline void put_nmi(struct page *page)
 }
 
 /* A put outside the fast path's bounds, traced or debugged; see get_slow(). */
-static noinline void put_slow(struct page *page, unsigned long ip)
+static noinline void put_slow(struct labyrinth_reserve *r, struct page *page,
+			      unsigned long ip)
 {
 	/* Asked with interrupts as the caller has them: on RT it matters. */
 	bool may_free = allocator_allowed();
@@ -1226,15 +1282,53 @@ static noinline void put_slow(struct page *page, unsigned long ip)
 	struct lab_cpu *c;
 
 	if (static_branch_unlikely(&lab_debug_key))
-		lab_debug_put(page, ip);
-	c = pool_enter(&flags);
+		lab_debug_put(r, page, ip);
+	c = pool_enter(r, &flags);
 	res = pool_page(c, page, may_free);
 	c->stat[res]++;
 	set_bounds(c);
-	trace_labyrinth_put(c->cpu, res, pool_level(c));
+	trace_labyrinth_put(r->name, c->cpu, res, pool_level(c));
 	pool_exit(c, flags);
 	if (res != LAB_PUT_POOLED)
 		put_away(c, page);
+}
+
+/* A put of @page to @r for @ip; see reserve_get(). */
+static __always_inline void reserve_put(struct labyrinth_reserve *r,
+					struct page *page, unsigned long ip)
+{
+	int seen;
+	unsigned long flags;
+	struct lab_cpu *c;
+
+	if (!page)
+		return;
+	if (!IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG) && in_nmi()) {
+		pr_err_once("labyrinth_put() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n");
+		return;
+	}
+	seen = lab_put_check(page);
+	if (unlikely(seen != 1)) {
+		put_refused(r, page, seen, ip);
+		return;
+	}
+	lab_kasan_poison_page(page);
+	if (unlikely(in_nmi())) {
+		put_nmi(r, page);
+		return;
+	}
+
+	c = pool_enter(r, &flags);
+	if (unlikely(c->nr_hot >= c->put_max || !page_home(c, page) ||
+		     trace_labyrinth_put_enabled() ||
+		     static_branch_unlikely(&lab_debug_key))) {
+		pool_exit(c, flags);
+		put_slow(r, page, ip);
+		return;
+	}
+	c->hot[c->nr_hot++] = page;
+	c->stat[LAB_PUT_POOLED]++;
+	pool_exit(c, flags);
 }
 
 /**
@@ -1244,7 +1338,8 @@ static noinline void put_slow(struct page *page, unsigned long ip)
  * The page joins the local CPU's pool if it is of this CPU's memory node
  * and the pool is below capacity, and is freed otherwise.  A page
  * labyrinth may not own, or one already given back, is left untouched; a
- * pfmemalloc, compound or memory-error page loses the caller's reference;
+ * pfmemalloc, compound or memory-error page loses the caller's
+ * reference;
  * either is counted as rejected and reported once per call site (see
  * labyrinth.h).  A page someone else still holds loses the caller's
  * reference too, and is counted as put_shared.
@@ -1254,41 +1349,84 @@ static noinline void put_slow(struct page *page, unsigned long ip)
  */
 void labyrinth_put(struct page *page)
 {
-	int seen;
-	unsigned long flags;
-	struct lab_cpu *c;
-
-	if (!page)
-		return;
-	if (!IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG) && in_nmi()) {
-		pr_err_once("%s() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n",
-			    __func__);
-		return;
-	}
-	seen = lab_put_check(page);
-	if (unlikely(seen != 1)) {
-		put_refused(page, seen, _RET_IP_);
-		return;
-	}
-	lab_kasan_poison_page(page);
-	if (unlikely(in_nmi())) {
-		put_nmi(page);
-		return;
-	}
-
-	c = pool_enter(&flags);
-	if (unlikely(c->nr_hot >= c->put_max || !page_home(c, page) ||
-		     trace_labyrinth_put_enabled() ||
-		     static_branch_unlikely(&lab_debug_key))) {
-		pool_exit(c, flags);
-		put_slow(page, _RET_IP_);
-		return;
-	}
-	c->hot[c->nr_hot++] = page;
-	c->stat[LAB_PUT_POOLED]++;
-	pool_exit(c, flags);
+	reserve_put(&lab_default, page, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_put);
+
+/*
+ * labyrinth_reserve_put() of a reserve destroyed since it served @page:
+ * its pools are gone, so a page it may take back is freed, checked as any
+ * put is.  Where the page allocator may not be called, the page waits on
+ * a release list of the default reserve, whose worker frees it.  Nothing
+ * is counted: the reserve's counters went with it.
+ */
+static noinline void dead_put(struct page *page, unsigned long ip)
+{
+	struct lab_cpu *any = raw_cpu_ptr(lab_default.cpus);
+	enum lab_refusal what;
+	const char *why;
+	int seen;
+
+	seen = lab_put_check(page);
+	if (seen != 1) {
+		why = lab_put_refusal(page, seen, &what);
+		if (what != LAB_SHARED)
+			lab_report_put(why, what, page, ip);
+		if (what != LAB_LEAVE)
+			drop_ref(any, page);
+		return;
+	}
+	if (!in_nmi() && static_branch_unlikely(&lab_debug_key))
+		lab_debug_untrack(page);
+	put_away(any, page);
+}
+
+/**
+ * labyrinth_reserve_put() - give a page back to a named reserve
+ * @r: the reserve that served @page (see labyrinth.h for another one)
+ * @page: an order-0 page the caller owns exclusively, or NULL (no-op)
+ *
+ * As labyrinth_put(), into @r's pools.  If @r was destroyed since it
+ * served @page, the page is freed (after the same checks).
+ *
+ * Context: Any context, as labyrinth_put().  Not concurrently with
+ * labyrinth_reserve_destroy() of @r.
+ */
+void labyrinth_reserve_put(struct labyrinth_reserve *r, struct page *page)
+{
+	if (unlikely(READ_ONCE(r->dead))) {
+		if (page)
+			dead_put(page, _RET_IP_);
+		return;
+	}
+	reserve_put(r, page, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_reserve_put);
+
+/* labyrinth_hand_on() of @page, which @r served, for @ip. */
+static void hand_on(struct labyrinth_reserve *r, struct page *page,
+		    unsigned long ip)
+{
+	if (!page)
+		return;
+	if (unlikely(page_ref_count(page) <= 0)) {
+		lab_report_hand_on("a page nobody holds", page, ip);
+		return;
+	}
+	if (unlikely(in_nmi())) {
+		if (!READ_ONCE(r->dead))
+			nmi_stat_inc(r, LAB_HANDED_ON);
+		return;
+	}
+	if (static_branch_unlikely(&lab_debug_key) &&
+	    !lab_debug_untrack(page)) {
+		lab_report_hand_on("a page not handed out, or already handed on",
+				   page, ip);
+		return;
+	}
+	if (!READ_ONCE(r->dead))
+		this_cpu_inc(r->cpus->stat[LAB_HANDED_ON]);
+}
 
 /**
  * labyrinth_hand_on() - let a served page leave the reserve with its holder
@@ -1310,35 +1448,35 @@ EXPORT_SYMBOL_GPL(labyrinth_put);
  */
 void labyrinth_hand_on(struct page *page)
 {
-	if (!page)
-		return;
-	if (unlikely(page_ref_count(page) <= 0)) {
-		lab_report_hand_on("a page nobody holds", page, _RET_IP_);
-		return;
-	}
-	if (unlikely(in_nmi())) {
-		nmi_stat_inc(LAB_HANDED_ON);
-		return;
-	}
-	if (static_branch_unlikely(&lab_debug_key) &&
-	    !lab_debug_untrack(page)) {
-		lab_report_hand_on("a page not handed out, or already handed on",
-				   page, _RET_IP_);
-		return;
-	}
-	this_cpu_inc(lab_cpus->stat[LAB_HANDED_ON]);
+	hand_on(&lab_default, page, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_hand_on);
+
+/**
+ * labyrinth_reserve_hand_on() - labyrinth_hand_on() of a named reserve's page
+ * @r: the reserve that served @page
+ * @page: a page labyrinth_reserve_get() served, or NULL (no-op)
+ *
+ * As labyrinth_hand_on(), counted in @r.  Once @r is destroyed, only the
+ * checks are made.
+ *
+ * Context: Any context.
+ */
+void labyrinth_reserve_hand_on(struct labyrinth_reserve *r, struct page *page)
+{
+	hand_on(r, page, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_reserve_hand_on);
 
 /*
  * Interrupts off: whether the caller may touch @c's owner-only fields.  It
  * may on @c's CPU, and while that CPU cannot use its pool: not online, or
- * the module not live.  A refill worker moved off a CPU going down may not.
+ * the reserve not live.  A refill worker moved off a CPU going down may not.
  */
 static bool owns(const struct lab_cpu *c)
 {
 	return smp_processor_id() == c->cpu || !cpu_online(c->cpu) ||
-	       !READ_ONCE(lab_live);
+	       !READ_ONCE(c->r->live);
 }
 
 /*
@@ -1349,7 +1487,7 @@ static bool owns(const struct lab_cpu *c)
 static unsigned int stash_add(struct lab_cpu *c, struct list_head *list,
 			      unsigned int nr)
 {
-	unsigned int added = 0, level, cap = capacity();
+	unsigned int added = 0, level, cap = capacity(c->r);
 	unsigned long flags;
 	bool own;
 
@@ -1532,7 +1670,7 @@ static void drain_deferred(struct lab_cpu *c)
 	if (clear_needed())
 		c->stat[LAB_PAGES_CLEARED] += nr;
 	if (offline)
-		this_cpu_add(lab_cpus->stat[LAB_OFFLINE_RELEASED], offline);
+		this_cpu_add(c->r->cpus->stat[LAB_OFFLINE_RELEASED], offline);
 	WRITE_ONCE(c->deferred_done, c->deferred_done + nr + far);
 	if (nr)
 		stash_add(c, &list, nr);
@@ -1562,8 +1700,8 @@ static void refill_share(struct lab_cpu *c)
 
 	own = stash_lock_on(c, &flags);
 	if (own) {
-		share_fill(c, capacity());
-		hot_fill(c, capacity());
+		share_fill(c, capacity(c->r));
+		hot_fill(c, capacity(c->r));
 		c->stash_seen = c->nr_stash;
 		set_bounds(c);
 	}
@@ -1580,11 +1718,11 @@ static void refill_share(struct lab_cpu *c)
  */
 static bool refill_collect(struct lab_cpu *c, struct lab_refill *r)
 {
-	unsigned int level, cap = capacity(), i;
+	unsigned int level, cap = capacity(c->r), i;
 	unsigned long flags;
 
-	if (pool_enter(&flags) != c) {
-		pool_exit(this_cpu_ptr(lab_cpus), flags);
+	if (pool_enter(c->r, &flags) != c) {
+		pool_exit(this_cpu_ptr(c->r->cpus), flags);
 		return false;
 	}
 	r->nr_dirty = min_t(unsigned int, c->nr_dirty, LAB_CLEAR_BATCH);
@@ -1631,7 +1769,7 @@ static void refill_clean(struct lab_cpu *c, struct lab_refill *r)
 
 	list_for_each_entry(page, &r->dirty, lru) {
 		if (lab_debug_check(page, 0))
-			this_cpu_inc(lab_cpus->stat[LAB_WRITTEN_AFTER_PUT]);
+			this_cpu_inc(c->r->cpus->stat[LAB_WRITTEN_AFTER_PUT]);
 		clear_returned(page);
 	}
 	c->stat[LAB_PAGES_CLEARED] += r->nr_dirty;
@@ -1655,8 +1793,8 @@ static bool purge_offline(struct lab_cpu *c)
 	LIST_HEAD(stash);
 	LIST_HEAD(away);
 
-	if (pool_enter(&flags) != c) {
-		pool_exit(this_cpu_ptr(lab_cpus), flags);
+	if (pool_enter(c->r, &flags) != c) {
+		pool_exit(this_cpu_ptr(c->r->cpus), flags);
 		return false;
 	}
 	for (i = 0; i < c->nr_hot; i++) {
@@ -1690,7 +1828,7 @@ static bool purge_offline(struct lab_cpu *c)
 	}
 	stash_add(c, &stash, nr);
 	gone = list_count_nodes(&away);
-	this_cpu_add(lab_cpus->stat[LAB_OFFLINE_RELEASED], gone);
+	this_cpu_add(c->r->cpus->stat[LAB_OFFLINE_RELEASED], gone);
 	atomic_long_add(gone, &c->released);
 	free_page_list(&away);
 	return true;
@@ -1734,7 +1872,8 @@ static void refill_fn(struct work_struct *work)
 			c->stat[LAB_REFILL_FAILURES]++;
 			WRITE_ONCE(c->retry_at, jiffies + LAB_BACKOFF);
 		}
-		trace_labyrinth_refill(c->cpu, added, ktime_get_ns() - start);
+		trace_labyrinth_refill(c->r->name, c->cpu, added,
+				       ktime_get_ns() - start);
 	}
 	if (got < r.missing)
 		queue_delayed_work_on(c->cpu, lab_wq, &c->refill,
@@ -1742,21 +1881,21 @@ static void refill_fn(struct work_struct *work)
 }
 
 /*
- * Run every online CPU's refill worker now, ending any backoff, and wait
- * for it.  CPU hotplug lock held.
+ * Run every online CPU's refill worker of @r now, ending any backoff, and
+ * wait for it.  CPU hotplug lock held.
  */
-static void sync_workers(void)
+static void sync_workers(struct labyrinth_reserve *r)
 {
 	unsigned int cpu;
 
 	for_each_online_cpu(cpu) {
-		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+		struct lab_cpu *c = per_cpu_ptr(r->cpus, cpu);
 
 		WRITE_ONCE(c->retry_at, jiffies);
 		mod_delayed_work_on(cpu, lab_wq, &c->refill, 0);
 	}
 	for_each_online_cpu(cpu)
-		flush_delayed_work(&per_cpu_ptr(lab_cpus, cpu)->refill);
+		flush_delayed_work(&per_cpu_ptr(r->cpus, cpu)->refill);
 }
 
 /* Free every page of @c's pool.  The pool must be idle. */
@@ -1785,32 +1924,24 @@ static void drain(struct lab_cpu *c)
 	free_page_list(&list);
 }
 
-/**
- * lab_cpu_prepare() - fill the pool of a CPU about to come online
- * @cpu: the CPU
- *
- * Also called for every online CPU when the module loads.  While the module
- * loads a shortfall fails the load; later it only delays the pool, which its
- * first get below low_watermark schedules for refill.
- *
- * Context: Process context, CPU hotplug lock held.  Sleeps.
- * Return: 0, or -ENOMEM if the module is loading and the pool could not be
- * filled.
+/*
+ * Fill @r's pool of @cpu.  While @r is not live a shortfall is an error:
+ * a reserve is created, or the module loads, with every pool full.
  */
-int lab_cpu_prepare(unsigned int cpu)
+static int pool_prepare(struct labyrinth_reserve *r, unsigned int cpu)
 {
-	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
-	unsigned int added, level;
+	struct lab_cpu *c = per_cpu_ptr(r->cpus, cpu);
+	unsigned int added, level, cap = capacity(r);
 	unsigned long flags;
 
 	c->nid = pool_node(cpu);
 	level = pool_level(c);
-	fill(c, capacity() > level ? capacity() - level : 0, &added);
-	if (pool_level(c) < capacity() && !READ_ONCE(lab_live))
+	fill(c, cap > level ? cap - level : 0, &added);
+	if (pool_level(c) < cap && !READ_ONCE(r->live))
 		return -ENOMEM;
 	raw_spin_lock_irqsave(&c->stash_lock, flags);
-	share_fill(c, capacity());
-	hot_fill(c, capacity());
+	share_fill(c, cap);
+	hot_fill(c, cap);
 	c->stash_seen = c->nr_stash;
 	raw_spin_unlock_irqrestore(&c->stash_lock, flags);
 	c->min_level = pool_level(c);
@@ -1818,8 +1949,46 @@ int lab_cpu_prepare(unsigned int cpu)
 	return 0;
 }
 
+/* Stop the worker of @r's pool of @cpu and free the pool's pages. */
+static void pool_dead(struct labyrinth_reserve *r, unsigned int cpu)
+{
+	struct lab_cpu *c = per_cpu_ptr(r->cpus, cpu);
+
+	irq_work_sync(&c->kick);
+	cancel_delayed_work_sync(&c->refill);
+	drain(c);
+}
+
 /**
- * lab_cpu_dead() - drain the pool of a CPU that went offline
+ * lab_cpu_prepare() - fill the pools of a CPU about to come online
+ * @cpu: the CPU
+ *
+ * Every reserve's pool of @cpu.  Also called for every online CPU when the
+ * module loads, for the default reserve: then a shortfall fails the load;
+ * later it only delays the pool, which its first get below the low
+ * watermark schedules for refill.
+ *
+ * Context: Process context, CPU hotplug lock held.  Sleeps.
+ * Return: 0, or -ENOMEM if the module is loading and the pool could not be
+ * filled.
+ */
+int lab_cpu_prepare(unsigned int cpu)
+{
+	struct labyrinth_reserve *r;
+	int ret = 0;
+
+	mutex_lock(&lab_reserves_lock);
+	list_for_each_entry(r, &lab_reserves, node) {
+		ret = pool_prepare(r, cpu);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&lab_reserves_lock);
+	return ret;
+}
+
+/**
+ * lab_cpu_dead() - drain the pools of a CPU that went offline
  * @cpu: the CPU
  *
  * Also called, while the module loads, for the CPUs already filled when the
@@ -1830,28 +1999,52 @@ int lab_cpu_prepare(unsigned int cpu)
  */
 int lab_cpu_dead(unsigned int cpu)
 {
-	struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+	struct labyrinth_reserve *r;
 
-	irq_work_sync(&c->kick);
-	cancel_delayed_work_sync(&c->refill);
-	drain(c);
+	mutex_lock(&lab_reserves_lock);
+	list_for_each_entry(r, &lab_reserves, node)
+		pool_dead(r, cpu);
+	mutex_unlock(&lab_reserves_lock);
 	return 0;
 }
 
 /**
- * lab_reserve_sync() - bring every online pool to capacity now
+ * lab_sync_locked() - lab_sync() with the CPU hotplug lock held
+ * @r: the reserve
+ *
+ * Context: Process context, CPU hotplug lock held.  Sleeps.
+ */
+void lab_sync_locked(struct labyrinth_reserve *r)
+{
+	sync_workers(r);
+}
+
+/**
+ * lab_sync() - bring every online pool of a reserve to capacity now
+ * @r: the reserve
  *
  * Queues the refill worker of every online CPU without delay, ending any
- * backoff, and waits for it: returned pages are cleared, pools are topped up
- * (as far as memory allows) or trimmed to pages_per_cpu.
+ * backoff, and waits for it: returned pages are cleared, pools are topped
+ * up (as far as memory allows) or trimmed to the reserve's capacity.
+ *
+ * Context: Process context.  Sleeps.
+ */
+void lab_sync(struct labyrinth_reserve *r)
+{
+	cpus_read_lock();
+	sync_workers(r);
+	cpus_read_unlock();
+}
+EXPORT_SYMBOL_IF_KUNIT(lab_sync);
+
+/**
+ * lab_reserve_sync() - lab_sync() of the default reserve
  *
  * Context: Process context.  Sleeps.
  */
 void lab_reserve_sync(void)
 {
-	cpus_read_lock();
-	sync_workers();
-	cpus_read_unlock();
+	lab_sync(&lab_default);
 }
 EXPORT_SYMBOL_IF_KUNIT(lab_reserve_sync);
 
@@ -1859,13 +2052,14 @@ EXPORT_SYMBOL_IF_KUNIT(lab_reserve_sync);
  * Memory going offline: have every pool give the range back first (see
  * leaving()), and pool its pages again once it is offline or not.  The
  * page allocator calls this under mem_hotplug_begin(), which holds the CPU
- * hotplug lock.  While the module loads, the pools being filled are left
- * to lab_reserve_start().
+ * hotplug lock.  The pools of a reserve being filled are left to
+ * lab_pools_live().
  */
 static int lab_memory_notify(struct notifier_block *nb, unsigned long action,
 			     void *data)
 {
 	struct memory_notify *mn = data;
+	struct labyrinth_reserve *r;
 
 	switch (action) {
 	case MEM_GOING_OFFLINE:
@@ -1879,10 +2073,13 @@ static int lab_memory_notify(struct notifier_block *nb, unsigned long action,
 	default:
 		return NOTIFY_OK;
 	}
-	/* The range before lab_live; pairs with lab_reserve_start(). */
+	/* The range before each reserve's live; pairs with lab_pools_live(). */
 	smp_mb();
-	if (READ_ONCE(lab_live))
-		sync_workers();
+	mutex_lock(&lab_reserves_lock);
+	list_for_each_entry(r, &lab_reserves, node)
+		if (READ_ONCE(r->live))
+			sync_workers(r);
+	mutex_unlock(&lab_reserves_lock);
 	return NOTIFY_OK;
 }
 
@@ -1891,23 +2088,26 @@ static struct notifier_block lab_memory_nb = {
 };
 
 /**
- * lab_reserve_start() - the module is live: catch up with memory offlining
+ * lab_pools_live() - a reserve is filled: open it, catch up with offlining
+ * @r: the reserve, on lab_reserves
  *
  * Memory that started to go offline while the pools were being filled
  * must leave them now.
  *
- * Context: Process context, after lab_live was set.  Sleeps.
+ * Context: Process context, CPU hotplug lock held.  Sleeps.
  */
-void lab_reserve_start(void)
+void lab_pools_live(struct labyrinth_reserve *r)
 {
-	/* lab_live before the range; pairs with lab_memory_notify(). */
+	WRITE_ONCE(r->live, true);
+	/* live before the range; pairs with lab_memory_notify(). */
 	smp_mb();
 	if (READ_ONCE(lab_offline_nr))
-		lab_reserve_sync();
+		sync_workers(r);
 }
 
 /**
- * lab_reserve_snapshot() - read one CPU's pool and counters
+ * lab_snapshot() - read one CPU's pool and counters of a reserve
+ * @r: the reserve
  * @cpu: the CPU
  * @snap: where to put them
  *
@@ -1916,9 +2116,10 @@ void lab_reserve_start(void)
  *
  * Context: Any context.
  */
-void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap)
+void lab_snapshot(const struct labyrinth_reserve *r, unsigned int cpu,
+		  struct lab_cpu_snapshot *snap)
 {
-	const struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+	const struct lab_cpu *c = per_cpu_ptr(r->cpus, cpu);
 	unsigned int i;
 
 	for (i = 0; i < LAB_NR_STATS; i++)
@@ -1931,51 +2132,58 @@ void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap)
 		      READ_ONCE(c->nr_stash) + snap->share + deferred_nr(c);
 	snap->min_level = READ_ONCE(c->min_level);
 }
+EXPORT_SYMBOL_IF_KUNIT(lab_snapshot);
+
+/**
+ * lab_reserve_snapshot() - lab_snapshot() of the default reserve
+ * @cpu: the CPU
+ * @snap: where to put them
+ *
+ * Context: Any context.
+ */
+void lab_reserve_snapshot(unsigned int cpu, struct lab_cpu_snapshot *snap)
+{
+	lab_snapshot(&lab_default, cpu, snap);
+}
 EXPORT_SYMBOL_IF_KUNIT(lab_reserve_snapshot);
 
 /**
- * lab_reserve_bookkeeping() - memory the reserve uses besides its pages
+ * lab_bookkeeping() - memory a reserve uses besides its pages
+ * @r: the reserve
  *
  * Pooled pages are linked through their own struct page; what remains is
- * one struct lab_cpu per possible CPU.
+ * one struct lab_cpu per possible CPU, and the reserve's own structure.
  *
  * Context: Any context.
  * Return: bytes.
  */
-size_t lab_reserve_bookkeeping(void)
+size_t lab_bookkeeping(const struct labyrinth_reserve *r)
 {
-	return sizeof(struct lab_cpu) * num_possible_cpus();
+	return sizeof(struct lab_cpu) * num_possible_cpus() + sizeof(*r);
 }
 
 /**
- * lab_reserve_init() - allocate the per-CPU pools, empty
- *
- * Also registers for memory going offline.
+ * lab_pools_init() - allocate a reserve's per-CPU pools, empty
+ * @r: the reserve
  *
  * Context: Process context.  Sleeps.
- * Return: 0 or a negative errno.
+ * Return: 0 or -ENOMEM.
  */
-int lab_reserve_init(void)
+int lab_pools_init(struct labyrinth_reserve *r)
 {
 	unsigned int cpu;
-	int ret;
 
-	lab_wq = alloc_workqueue("labyrinth",
-				 WQ_MEM_RECLAIM | WQ_HIGHPRI | LAB_WQ_PERCPU, 0);
-	if (!lab_wq)
+	r->cpus = alloc_percpu(struct lab_cpu);
+	if (!r->cpus)
 		return -ENOMEM;
-	lab_cpus = alloc_percpu(struct lab_cpu);
-	if (!lab_cpus) {
-		destroy_workqueue(lab_wq);
-		return -ENOMEM;
-	}
 	for_each_possible_cpu(cpu) {
-		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+		struct lab_cpu *c = per_cpu_ptr(r->cpus, cpu);
 
 		INIT_LIST_HEAD(&c->dirty);
 		INIT_LIST_HEAD(&c->stash);
 		raw_spin_lock_init(&c->stash_lock);
 		c->cpu = cpu;
+		c->r = r;
 		c->nid = pool_node(cpu);
 		c->retry_at = jiffies;
 		INIT_DELAYED_WORK(&c->refill, refill_fn);
@@ -1983,35 +2191,54 @@ int lab_reserve_init(void)
 		init_llist_head(&c->deferred);
 		init_llist_head(&c->release);
 	}
-	ret = register_memory_notifier(&lab_memory_nb);
-	if (ret) {
-		free_percpu(lab_cpus);
-		destroy_workqueue(lab_wq);
-	}
-	return ret;
+	return 0;
 }
 
 /**
- * lab_reserve_exit() - stop the workers, drain every pool, free the pools
+ * lab_pools_fill() - fill every online pool of a reserve not yet live
+ * @r: the reserve
+ *
+ * Context: Process context, CPU hotplug lock and lab_reserves_lock held.
+ * Sleeps.
+ * Return: 0, or -ENOMEM (the pools filled are drained again).
+ */
+int lab_pools_fill(struct labyrinth_reserve *r)
+{
+	unsigned int cpu, done;
+
+	for_each_online_cpu(cpu) {
+		if (pool_prepare(r, cpu))
+			goto fail;
+	}
+	return 0;
+fail:
+	for_each_online_cpu(done)
+		pool_dead(r, done);
+	return -ENOMEM;
+}
+
+/**
+ * lab_pools_free() - stop the workers, drain every pool, free the pools
+ * @r: the reserve, off lab_reserves, no user left
  *
  * Reports, once, the pages users took and neither gave back nor handed on.
  *
- * Context: Process context, no user of the reserve left.  Sleeps.
+ * Context: Process context.  Sleeps.
+ * Return: those pages.
  */
-void lab_reserve_exit(void)
+long lab_pools_free(struct labyrinth_reserve *r)
 {
-	long allocated = 0, released = 0, handed_on = 0;
+	long allocated = 0, released = 0, handed_on = 0, out;
 	unsigned int cpu;
 
-	unregister_memory_notifier(&lab_memory_nb);
+	WRITE_ONCE(r->live, false);
 	for_each_possible_cpu(cpu)
-		irq_work_sync(&per_cpu_ptr(lab_cpus, cpu)->kick);
+		irq_work_sync(&per_cpu_ptr(r->cpus, cpu)->kick);
 	for_each_possible_cpu(cpu)
-		cancel_delayed_work_sync(&per_cpu_ptr(lab_cpus, cpu)->refill);
-	destroy_workqueue(lab_wq);
+		cancel_delayed_work_sync(&per_cpu_ptr(r->cpus, cpu)->refill);
 
 	for_each_possible_cpu(cpu) {
-		struct lab_cpu *c = per_cpu_ptr(lab_cpus, cpu);
+		struct lab_cpu *c = per_cpu_ptr(r->cpus, cpu);
 
 		drain(c);
 		allocated += atomic_long_read(&c->allocated);
@@ -2019,10 +2246,70 @@ void lab_reserve_exit(void)
 		handed_on += c->stat[LAB_HANDED_ON] +
 			     c->nmi_stat[LAB_HANDED_ON];
 	}
-	if (allocated > released + handed_on)
-		pr_warn("%ld pages taken from the reserve were not returned to it (still held, or freed elsewhere)\n",
-			allocated - released - handed_on);
-	pr_info("unloaded: %ld pages allocated, %ld released, %ld handed on\n",
-		allocated, released, handed_on);
-	free_percpu(lab_cpus);
+	out = allocated - released - handed_on;
+	if (r != &lab_default) {
+		if (out > 0)
+			pr_warn("reserve %s destroyed with %ld pages still out (held, or freed elsewhere)\n",
+				r->name, out);
+		pr_info("reserve %s destroyed: %ld pages allocated, %ld released, %ld handed on\n",
+			r->name, allocated, released, handed_on);
+	} else {
+		if (out > 0)
+			pr_warn("%ld pages taken from the reserve were not returned to it (still held, or freed elsewhere)\n",
+				out);
+		pr_info("unloaded: %ld pages allocated, %ld released, %ld handed on\n",
+			allocated, released, handed_on);
+	}
+	free_percpu(r->cpus);
+	r->cpus = NULL;
+	return max(out, 0L);
+}
+
+/**
+ * lab_reserve_init() - what every reserve needs: the workqueue, memory
+ * notifier; and the default reserve's pools, empty
+ *
+ * Context: Process context.  Sleeps.
+ * Return: 0 or a negative errno.
+ */
+int lab_reserve_init(void)
+{
+	int ret;
+
+	lab_wq = alloc_workqueue("labyrinth",
+				 WQ_MEM_RECLAIM | WQ_HIGHPRI | LAB_WQ_PERCPU, 0);
+	if (!lab_wq)
+		return -ENOMEM;
+	ret = lab_pools_init(&lab_default);
+	if (ret)
+		goto err_wq;
+	ret = register_memory_notifier(&lab_memory_nb);
+	if (ret)
+		goto err_pools;
+	mutex_lock(&lab_reserves_lock);
+	list_add(&lab_default.node, &lab_reserves);
+	mutex_unlock(&lab_reserves_lock);
+	return 0;
+
+err_pools:
+	free_percpu(lab_default.cpus);
+err_wq:
+	destroy_workqueue(lab_wq);
+	return ret;
+}
+
+/**
+ * lab_reserve_exit() - drain and free the default reserve, stop the rest
+ *
+ * Context: Process context, no named reserve left, no user of the default
+ * one.  Sleeps.
+ */
+void lab_reserve_exit(void)
+{
+	unregister_memory_notifier(&lab_memory_nb);
+	mutex_lock(&lab_reserves_lock);
+	list_del(&lab_default.node);
+	mutex_unlock(&lab_reserves_lock);
+	lab_pools_free(&lab_default);
+	destroy_workqueue(lab_wq);
 }

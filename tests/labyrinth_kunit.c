@@ -73,7 +73,7 @@
  * @stolen_from: pages the other CPUs' pools lost in drain_stopped()
  * @restore_fallback: @fallback is to be written back on exit
  * @restore_low: @low is to be written back on exit
- * @fallback: lab_fallback before the case changed it
+ * @fallback: lab_default.fallback before the case changed it
  * @start: @cpu's pool when the case began to measure it
  * @before: @cpu's pool before the last measured get or put
  * @after: @cpu's pool after it
@@ -285,17 +285,17 @@ static unsigned int other_levels(unsigned int cpu)
 static void set_fallback(struct lab_test *t, bool on)
 {
 	if (!t->restore_fallback) {
-		t->fallback = READ_ONCE(lab_fallback);
+		t->fallback = READ_ONCE(lab_default.fallback);
 		t->restore_fallback = true;
 	}
-	WRITE_ONCE(lab_fallback, on);
+	WRITE_ONCE(lab_default.fallback, on);
 }
 
 /* As a write of the parameter does: set it, then sync every pool. */
 static void set_low_watermark(struct lab_test *t, unsigned int low)
 {
 	t->restore_low = true;
-	WRITE_ONCE(lab_low_watermark, low);
+	WRITE_ONCE(lab_default.low_watermark, low);
 	lab_reserve_sync();
 }
 
@@ -334,8 +334,8 @@ static int lab_test_init(struct kunit *test)
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
-	t->cap = READ_ONCE(lab_pages_per_cpu);
-	t->low = READ_ONCE(lab_low_watermark);
+	t->cap = READ_ONCE(lab_default.pages_per_cpu);
+	t->low = READ_ONCE(lab_default.low_watermark);
 	t->max = t->cap * num_possible_cpus() + HELD_SLACK;
 	t->pages = kunit_kcalloc(test, t->max, sizeof(*t->pages), GFP_KERNEL);
 	if (!t->pages)
@@ -352,9 +352,9 @@ static void lab_test_exit(struct kunit *test)
 	if (!t)
 		return;
 	if (t->restore_fallback)
-		WRITE_ONCE(lab_fallback, t->fallback);
+		WRITE_ONCE(lab_default.fallback, t->fallback);
 	if (t->restore_low)
-		WRITE_ONCE(lab_low_watermark, t->low);
+		WRITE_ONCE(lab_default.low_watermark, t->low);
 	while (t->nr)
 		labyrinth_put(t->pages[--t->nr]);
 	lab_reserve_sync();
@@ -884,7 +884,7 @@ static void get_put_in_nmi(struct kunit *test)
 static void nmi_get_put_in_turn(void *arg)
 {
 	struct lab_ctx_test *x = arg;
-	unsigned int i, n = 4 * READ_ONCE(lab_pages_per_cpu);
+	unsigned int i, n = 4 * READ_ONCE(lab_default.pages_per_cpu);
 	struct page *page;
 
 	x->cpu = smp_processor_id();
@@ -1709,7 +1709,7 @@ static void debug_names_holder_of_outstanding_pages(struct kunit *test)
 	pin(t);
 	page = get_one(t);
 	unpin();
-	lab_debug_show_outstanding(&m);
+	lab_debug_show_outstanding(&m, &lab_default);
 	lab_debug_enable(false, 0);
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
@@ -1763,7 +1763,7 @@ static void handed_on_page_freed_by_holder_is_not_in_use(struct kunit *test)
 	labyrinth_hand_on(page);
 	lab_reserve_snapshot(t->cpu, &t->after);
 	unpin();
-	lab_debug_show_outstanding(&m);
+	lab_debug_show_outstanding(&m, &lab_default);
 	lab_debug_enable(false, 0);
 
 	KUNIT_ASSERT_NOT_NULL(test, page);

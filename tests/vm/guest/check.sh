@@ -273,12 +273,12 @@ test_tracepoints() {
 	reserve_settle
 	echo 0 > $tr/events/labyrinth/enable
 	echo "$rec" > $tr/options/record-cmd
-	check trace_get_event_has_cpu_source_level grep -qE \
-		'labyrinth_get: cpu=[0-9]+ source=local level=[0-9]+' $tr/trace
-	check trace_put_event_has_cpu_outcome_level grep -qE \
-		'labyrinth_put: cpu=[0-9]+ outcome=(pooled|freed) level=[0-9]+' $tr/trace
-	check trace_refill_event_has_cpu_pages_duration grep -qE \
-		'labyrinth_refill: cpu=[0-9]+ pages=[0-9]+ duration_ns=[0-9]+' $tr/trace
+	check trace_get_event_names_reserve_cpu_source_level grep -qE \
+		'labyrinth_get: reserve=default cpu=[0-9]+ source=local level=[0-9]+' $tr/trace
+	check trace_put_event_names_reserve_cpu_outcome_level grep -qE \
+		'labyrinth_put: reserve=default cpu=[0-9]+ outcome=(pooled|freed) level=[0-9]+' $tr/trace
+	check trace_refill_event_names_reserve_cpu_pages_duration grep -qE \
+		'labyrinth_refill: reserve=default cpu=[0-9]+ pages=[0-9]+ duration_ns=[0-9]+' $tr/trace
 	echo > $tr/trace
 }
 

@@ -68,7 +68,11 @@ wmark_min() {
 # The module NAME of ARM (stock or patched): insmod, once its dependencies
 # (net/deps/order, loaded once for the whole boot) are.
 net_load() {
-	insmod "$NET/$2/$1.ko"
+	if [ "$2" = patched ]; then
+		insmod "$NET/$2/$1.ko" labyrinth_pages="$NET_PAGES"
+	else
+		insmod "$NET/$2/$1.ko"
+	fi
 }
 
 # Count of the kernel's allocation-failure warnings so far.
@@ -150,7 +154,11 @@ net_round() {
 	case $arm in
 	labyrinth)
 		mod=patched
-		insmod "$LAB_KO/labyrinth.ko" pages_per_cpu="$NET_PAGES" || return 1
+		# The driver uses a reserve of its own: the default one, unused,
+		# is kept to a page per CPU so that the arms compare the same
+		# memory.
+		insmod "$LAB_KO/labyrinth.ko" pages_per_cpu=1 low_watermark=1 ||
+			return 1
 		;;
 	minfree)
 		echo $((minfree0 + NET_PAGES * $(nproc) * 4)) > /proc/sys/vm/min_free_kbytes
@@ -196,8 +204,11 @@ net_round() {
 			drv_stats="refill_runs=$(refill_runs) $drv_stats"
 			refill_probe_off
 		fi
-		[ "$arm" = labyrinth ] &&
-			lab="lab_served=$(labstat served_local) lab_stolen=$(labstat stolen) lab_fallback=$(labstat fallback) lab_failed=$(labstat failed) handed_on=$(labstat handed_on)"
+		if [ "$arm" = labyrinth ]; then
+			# The driver's own reserve, named after it.
+			lab="lab_served=$(rstat "$drv" served_local) lab_stolen=$(rstat "$drv" stolen) lab_fallback=$(rstat "$drv" fallback) lab_failed=$(rstat "$drv" failed) handed_on=$(rstat "$drv" handed_on)"
+			inuse=$(rstat "$drv" pages_in_use)
+		fi
 		# A round lab-netrx could not run is in the report as one.
 		[ -n "$res" ] || res="round=$round error=1"
 		line="LAB-NET kernel=$(uname -r) driver=$drv nic=$nic case=$case arm=$arm ${res#netrx } rx_packets=$(cat "$st/rx_packets") rx_dropped=$(cat "$st/rx_dropped") $drv_stats warnings=$(($(alloc_warnings) - warn0)) min_free_kbytes=$(cat /proc/sys/vm/min_free_kbytes) wmark_min=$(wmark_min) frame_rate=$NET_RATE frame_size=$NET_SIZE lab_pages=$NET_PAGES rival_rate=$NET_RIVAL_RATE rival_hold_ms=$NET_RIVAL_HOLD stall_ms=$NET_STALL_MS $lab"
@@ -205,27 +216,25 @@ net_round() {
 		echo "$line" > "$LAB_RESULTS"
 		echo "$line" >> /tmp/lab-net.lines
 		ip link set dev "$if" down
+		dmesg -c > /dev/null
 		rmmod "$drv" || rc=1
 	else
 		rc=1
 	fi
 	echo "$minfree0" > /proc/sys/vm/min_free_kbytes
 	if [ "$arm" = labyrinth ]; then
-		# Every page the driver took from labyrinth was handed on: none
-		# is left in use once the workers are done (a write of
-		# pages_per_cpu waits for them), and the unload line balances.
-		param pages_per_cpu > /sys/module/labyrinth/parameters/pages_per_cpu
-		inuse=$(labstat pages_in_use)
-		dmesg -c > /dev/null
-		rmmod labyrinth || rc=1
-		echo "LAB-NET-LEAK driver=$drv nic=$nic case=$case round=$round in_use=$inuse unload='$(dmesg | grep 'labyrinth: unloaded:')'" > "$LAB_RESULTS"
+		# Every page the driver took from its reserve was handed on:
+		# none was in use once the round ended, and the reserve's
+		# destroy line, when the driver unloaded, balances.
+		echo "LAB-NET-LEAK driver=$drv nic=$nic case=$case round=$round in_use=$inuse destroy='$(dmesg | grep "labyrinth: reserve $drv destroyed")'" > "$LAB_RESULTS"
 		if [ "$inuse" = 0 ]; then
 			pass "net_no_page_in_use_after_round_$round"
 		else
 			fail "net_no_page_in_use_after_round_$round" "pages_in_use $inuse"
 			rc=1
 		fi
-		unload_reported_balanced "net_round_$round"
+		destroy_reported_balanced "$drv" "net_round_$round" || rc=1
+		unload_balanced "net_round_$round"
 	fi
 	return $rc
 }

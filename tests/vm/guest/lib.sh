@@ -268,6 +268,11 @@ labstat() {
 	field /sys/kernel/debug/labyrinth/stats "$1"
 }
 
+# rstat RESERVE KEY: a counter of a named reserve.
+rstat() {
+	field "/sys/kernel/debug/labyrinth/$1/stats" "$2"
+}
+
 param() {
 	cat "/sys/module/labyrinth/parameters/$1"
 }
@@ -349,6 +354,26 @@ unload_reported_balanced() {
 		pass "every_page_released_at_unload_$1"
 	else
 		fail "every_page_released_at_unload_$1" "'$line'"
+	fi
+}
+
+# destroy_reported_balanced RESERVE NAME: the line labyrinth printed when
+# the named RESERVE was destroyed (in the kernel log since it was last
+# emptied) says it gave back every page it allocated but those handed on,
+# and no page was still out.
+destroy_reported_balanced() {
+	local line a r h
+
+	line=$(dmesg | grep "labyrinth: reserve $1 destroyed: ")
+	a=$(echo "$line" | sed -n 's/.*destroyed: \([0-9]*\) pages allocated, .*/\1/p')
+	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
+	h=$(echo "$line" | sed -n 's/.*released, \([0-9]*\) handed on.*/\1/p')
+	if [ -n "$a" ] && [ -n "$r" ] && [ "$a" = $((r + ${h:-0})) ] &&
+	   ! dmesg | grep -q "labyrinth: reserve $1 destroyed with"; then
+		pass "every_page_released_at_destroy_$2"
+	else
+		fail "every_page_released_at_destroy_$2" "'$line'"
+		return 1
 	fi
 }
 

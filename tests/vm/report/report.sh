@@ -316,9 +316,11 @@ clients_report() {
 		  off half for \`__GFP_HIGH\`, a quarter of the rest for a caller
 		  that cannot sleep), so the same memory buys atomic callers 5/8
 		  of its size in headroom, shared with every other atomic user;
-		- **labyrinth**: the patched driver (\`clients/\`) with labyrinth
-		  loaded, \`pages_per_cpu\` as above; the driver asks the page
-		  allocator first and labyrinth only when that fails.
+		- **labyrinth**: the patched driver (\`clients/\`) with a labyrinth
+		  reserve of its own, named after it, of the size above
+		  (\`labyrinth_pages\`; labyrinth's default reserve, unused, is
+		  kept to one page per CPU); the driver asks the page allocator
+		  first and its reserve only when that fails.
 
 		\`vm.watermark_boost_factor\` is 0 in the guest, so that the min
 		watermark is what \`min_free_kbytes\` makes it, and
