@@ -356,14 +356,14 @@ stress_per_cpu_held() {
 		printf "%s%s: %s", (n++ ? ", " : ""), $1, $2 }' "$STRESS_SAVED"
 }
 
-# stress_reserve_row NAME PAGES LOCAL STOLEN FALLBACK FAILED IN_USE
+# stress_reserve_row NAME PAGES LOCAL NMI STOLEN FALLBACK FAILED IN_USE
 stress_reserve_row() {
 	local flags=""
 
 	[ "$(stress_res "reserve_${1}_no_fallback")" = 1 ] &&
 		flags=", no fallback"
 	stress_table "| $1 | $2$flags | $(stress_res "reserve_${1}_gets") |" \
-		"$(stress_res "reserve_${1}_failures") | $3 / $4 / $5 / $6 | $7 |"
+		"$(stress_res "reserve_${1}_failures") | $3 / $4 / $5 / $6 / $7 | $8 |"
 }
 
 # The table of the reserves: the default one (labstat, after the run),
@@ -372,14 +372,16 @@ stress_print_reserves() {
 	local n
 
 	stress_table ""
-	stress_table "| reserve | pages per CPU at load | gets | failures (NULL) | served local / stolen / fallback / failed | pages in use after the run |"
+	stress_table "| reserve | pages per CPU at load | gets | failures (NULL) | served local / in NMI / stolen / fallback / failed | pages in use after the run |"
 	stress_table "|---|---|---:|---:|---|---:|"
 	stress_reserve_row default "$stress_default_pages" \
-		"$(labstat served_local)" "$(labstat stolen)" \
-		"$(labstat fallback)" "$(labstat failed)" "$(labstat pages_in_use)"
+		"$(labstat served_local)" "$(labstat served_nmi)" \
+		"$(labstat stolen)" "$(labstat fallback)" "$(labstat failed)" \
+		"$(labstat pages_in_use)"
 	for n in $STRESS_NAMED; do
 		stress_reserve_row "$n" "$(stress_res "reserve_${n}_pages_per_cpu")" \
-			"$(named_stat "$n" served_local)" "$(named_stat "$n" stolen)" \
+			"$(named_stat "$n" served_local)" \
+			"$(named_stat "$n" served_nmi)" "$(named_stat "$n" stolen)" \
 			"$(named_stat "$n" fallback)" "$(named_stat "$n" failed)" \
 			"$(named_stat "$n" pages_in_use)"
 	done
