@@ -218,7 +218,7 @@ bench_summary() {
 	echo
 	bench_targets < "$1"
 	echo
-	echo "### Memory besides the pages ($(cat "${4%.out}.title"))"
+	echo "### Memory besides the pages: $(cat "${4%.out}.title")"
 	echo
 	sed -n 's/^memory: /- /p' "$4"
 	echo
