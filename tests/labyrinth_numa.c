@@ -15,6 +15,10 @@
  *   hand FROM TO	on TO take a page (the pool then has room), on FROM
  *			take one and give it back on TO, then give TO's back.
  *			Result: "node N", the node of FROM's page.
+ *
+ * Loaded with reserve=NAME, it does all of this with a named reserve of
+ * its own, of pages_per_cpu pages, created at load and destroyed at
+ * unload, instead of the default reserve.
  */
 #include <linux/cpu.h>
 #include <linux/debugfs.h>
@@ -33,6 +37,14 @@
 
 #define NUMA_TAKE_MAX	65536
 
+static char *reserve;
+module_param(reserve, charp, 0444);
+MODULE_PARM_DESC(reserve, "Use a named reserve of this name (default: the default reserve)");
+static unsigned int pages_per_cpu = 64;
+module_param(pages_per_cpu, uint, 0444);
+MODULE_PARM_DESC(pages_per_cpu, "The named reserve's pages per CPU (default 64)");
+
+static struct labyrinth_reserve *numa_reserve;
 static struct dentry *numa_dir;
 static DEFINE_MUTEX(numa_lock);		/* serialises runs; protects result */
 static char numa_result[64];
@@ -44,6 +56,20 @@ struct numa_take {
 	unsigned int off_node;
 };
 
+static struct page *numa_get(void)
+{
+	return numa_reserve ? labyrinth_reserve_get(numa_reserve) :
+			      labyrinth_get();
+}
+
+static void numa_put(struct page *page)
+{
+	if (numa_reserve)
+		labyrinth_reserve_put(numa_reserve, page);
+	else
+		labyrinth_put(page);
+}
+
 static long take_on_cpu(void *arg)
 {
 	struct numa_take *t = arg;
@@ -52,7 +78,7 @@ static long take_on_cpu(void *arg)
 
 	preempt_disable();
 	for (t->taken = 0; t->taken < t->want; t->taken++) {
-		struct page *page = labyrinth_get();
+		struct page *page = numa_get();
 
 		if (!page)
 			break;
@@ -62,7 +88,7 @@ static long take_on_cpu(void *arg)
 	}
 	preempt_enable();
 	for (i = 0; i < t->taken; i++)
-		labyrinth_put(t->pages[i]);
+		numa_put(t->pages[i]);
 	return 0;
 }
 
@@ -84,13 +110,13 @@ static int numa_take(unsigned int cpu, unsigned int want)
 
 static long get_on_cpu(void *arg)
 {
-	*(struct page **)arg = labyrinth_get();
+	*(struct page **)arg = numa_get();
 	return 0;
 }
 
 static long put_on_cpu(void *arg)
 {
-	labyrinth_put(arg);
+	numa_put(arg);
 	return 0;
 }
 
@@ -158,6 +184,12 @@ DEFINE_SHOW_ATTRIBUTE(result);
 
 static int __init labyrinth_numa_init(void)
 {
+	if (reserve) {
+		numa_reserve = labyrinth_reserve_create(reserve, pages_per_cpu,
+							0);
+		if (IS_ERR(numa_reserve))
+			return PTR_ERR(numa_reserve);
+	}
 	numa_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("run", 0200, numa_dir, NULL, &run_fops);
 	debugfs_create_file("result", 0400, numa_dir, NULL, &result_fops);
@@ -168,6 +200,7 @@ module_init(labyrinth_numa_init);
 static void __exit labyrinth_numa_exit(void)
 {
 	debugfs_remove_recursive(numa_dir);
+	labyrinth_reserve_destroy(numa_reserve);
 }
 module_exit(labyrinth_numa_exit);
 

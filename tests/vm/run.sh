@@ -108,7 +108,8 @@ NO_KMEMLEAK=no_kmemleak_reports
 NO_LOCKDEP=lockdep_still_enabled
 NO_FPA=(kunit_suite guarantee_run load_fails_with_enomem_when_fill_fails
 	cpu_online_while_allocations_fail unload_while_refill_backs_off
-	stress_fault_injection)
+	stress_fault_injection reserves_allocator_failed_throughout
+	tenant_nothing_beyond_its_reserve)
 ONLINE=only_online_pools_filled
 DISTRO_SKIPS=$(skips "${NO_FPA[@]}" $NO_KMEMLEAK $NO_LOCKDEP $ONLINE)
 TEST_ONLY=(dkms_built_module memory_offline)
