@@ -9,7 +9,12 @@
  *
  * Sources, each handing out order-0 pages and taking them back:
  *
- *   labyrinth		labyrinth_get() / labyrinth_put()
+ *   labyrinth		labyrinth_get() / labyrinth_put(): the default reserve
+ *   named		labyrinth_reserve_get() / labyrinth_reserve_put() on a
+ *			named reserve, "bench", of "named_pages" pages per CPU,
+ *			created at the first measurement and destroyed at
+ *			unload: its debugfs directory
+ *			(/sys/kernel/debug/labyrinth/bench/) stays meanwhile
  *   alloc_page		alloc_page(GFP_ATOMIC) / __free_page()
  *   alloc_pages_nolock	alloc_pages_nolock() / __free_page() (6.18 and later:
  *			free_pages_nolock() is not exported)
@@ -206,9 +211,12 @@ static inline void objpool_fini(struct objpool_head *pool) { }
 #define NMI_ROUNDS	1000	/* NMIs per source in the NMI table */
 #define NMI_WAIT_MS	1000	/* for a self-sent NMI to arrive */
 
+#define BENCH_NAMED	"bench"	/* the named reserve's name */
+
 static unsigned int bench_iters = 100000;
 static unsigned int bench_reps = 11;
 static unsigned int bench_fill_pages = 16384;
+static unsigned int bench_named_pages = 512;
 
 static int set_iters(const char *val, const struct kernel_param *kp)
 {
@@ -223,6 +231,12 @@ static int set_reps(const char *val, const struct kernel_param *kp)
 static int set_fill_pages(const char *val, const struct kernel_param *kp)
 {
 	return lab_test_set_range(val, kp, 1, 262144);
+}
+
+/* labyrinth's bound on pages_per_cpu; it checks its own cap as well. */
+static int set_named_pages(const char *val, const struct kernel_param *kp)
+{
+	return lab_test_set_range(val, kp, 1, 16384);
 }
 
 static const struct kernel_param_ops iters_ops = {
@@ -240,6 +254,11 @@ static const struct kernel_param_ops fill_pages_ops = {
 	.get = param_get_uint,
 };
 
+static const struct kernel_param_ops named_pages_ops = {
+	.set = set_named_pages,
+	.get = param_get_uint,
+};
+
 module_param_cb(iters, &iters_ops, &bench_iters, 0444);
 MODULE_PARM_DESC(iters,
 		 "get+put pairs per source and repetition (default 100000; 32..10000000)");
@@ -248,6 +267,9 @@ MODULE_PARM_DESC(reps, "Repetitions of every figure (default 11; 1..15)");
 module_param_cb(fill_pages, &fill_pages_ops, &bench_fill_pages, 0444);
 MODULE_PARM_DESC(fill_pages,
 		 "Pages of the timed alloc_page(GFP_KERNEL) loop (default 16384; 1..262144)");
+module_param_cb(named_pages, &named_pages_ops, &bench_named_pages, 0444);
+MODULE_PARM_DESC(named_pages,
+		 "Pages per CPU of the named reserve (default 512; 1..16384)");
 
 /* Pages per repetition: iters, rounded down to whole batches. */
 static unsigned int nr_ops(void)
@@ -263,6 +285,32 @@ static void *get_labyrinth(void)
 static void put_labyrinth(void *obj)
 {
 	labyrinth_put(obj);
+}
+
+static struct labyrinth_reserve *bench_named;
+
+/* Once: the reserve is kept until unload, see the top of the file. */
+static int setup_named(void)
+{
+	struct labyrinth_reserve *r;
+
+	if (bench_named)
+		return 0;
+	r = labyrinth_reserve_create(BENCH_NAMED, bench_named_pages, 0);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
+	bench_named = r;
+	return 0;
+}
+
+static void *get_named(void)
+{
+	return labyrinth_reserve_get(bench_named);
+}
+
+static void put_named(void *obj)
+{
+	labyrinth_reserve_put(bench_named, obj);
 }
 
 static void *get_buddy(void)
@@ -498,6 +546,7 @@ static unsigned long pair_##name(unsigned int n)		\
 }
 
 BENCH_PAIR_LOOP(labyrinth, get_labyrinth, put_labyrinth)
+BENCH_PAIR_LOOP(named, get_named, put_named)
 BENCH_PAIR_LOOP(buddy, get_buddy, put_buddy)
 BENCH_PAIR_LOOP(page_nolock, get_page_nolock, put_buddy)
 BENCH_PAIR_LOOP(kmalloc_nolock, get_kmalloc_nolock, put_kmalloc_nolock)
@@ -534,7 +583,8 @@ struct source {
 };
 
 enum {
-	SRC_LABYRINTH, SRC_ALLOC_PAGE, SRC_PAGE_NOLOCK, SRC_KMALLOC_NOLOCK,
+	SRC_LABYRINTH, SRC_NAMED, SRC_ALLOC_PAGE, SRC_PAGE_NOLOCK,
+	SRC_KMALLOC_NOLOCK,
 	SRC_MEMPOOL, SRC_PAGE_POOL, SRC_OBJPOOL, SRC_FLOOR, SRC_FLOOR_GUARDED,
 	SRC_LOOP,
 	NR_SOURCES
@@ -548,6 +598,15 @@ static const struct source sources[NR_SOURCES] = {
 		.pair = pair_labyrinth,
 		.put = put_labyrinth,
 		.put_remote = put_labyrinth,
+	},
+	[SRC_NAMED] = {
+		.name = "named",
+		.nmi = 1,
+		.setup = setup_named,
+		.get = get_named,
+		.pair = pair_named,
+		.put = put_named,
+		.put_remote = put_named,
 	},
 	[SRC_ALLOC_PAGE] = {
 		.name = "alloc_page",
@@ -1203,6 +1262,9 @@ static void report_table(unsigned int pi, unsigned int view)
 			 one[SRC_LOOP].med);
 	report_ratio(op, SRC_ALLOC_PAGE, SRC_LABYRINTH, "(1 CPU)",
 		     one[SRC_ALLOC_PAGE].med, one[SRC_LABYRINTH].med);
+	if (!src_err[SRC_NAMED])
+		report_ratio(op, SRC_NAMED, SRC_LABYRINTH, "(1 CPU)",
+			     one[SRC_NAMED].med, one[SRC_LABYRINTH].med);
 	if (!src_err[SRC_PAGE_NOLOCK])
 		report_ratio(op, SRC_PAGE_NOLOCK, SRC_LABYRINTH, "(1 CPU)",
 			     one[SRC_PAGE_NOLOCK].med, one[SRC_LABYRINTH].med);
@@ -1649,6 +1711,7 @@ static void __exit bench_exit(void)
 	debugfs_remove_recursive(bench_debugfs);
 	if (guarantee_nr)
 		guarantee_finish(false);
+	labyrinth_reserve_destroy(bench_named);
 }
 module_exit(bench_exit);
 

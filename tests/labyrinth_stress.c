@@ -4,15 +4,24 @@
  * its guarantee.
  *
  * mode=stress (the default) runs for "duration_ms".  Every online CPU runs
- * three users of the reserve: a pinned hard-IRQ hrtimer, a pinned softirq
- * hrtimer and a kthread bound to the CPU.  Each of them, every
- * "interval_us", takes "batch" pages, keeps every other one and hands the
- * rest to the next CPU's inbox; it gives a kept page back once it holds
- * STRESS_HOLD newer ones.  The softirq timer and the kthread give back the
- * pages in their CPU's inbox, so many pages are returned on another CPU, in
- * another context, than they were taken in.  A CPU hotplug state starts the
- * three users on a CPU that comes online and stops them, giving back every
- * page they hold, on a CPU that goes down.
+ * four users of the reserves: a pinned hard-IRQ hrtimer, a pinned softirq
+ * hrtimer, a kthread bound to the CPU and an NMI handler.  Each of them,
+ * every "interval_us", takes "batch" pages, keeps every other one and hands
+ * the rest to the next CPU's inbox; it gives a kept page back once it holds
+ * STRESS_HOLD newer ones.  The softirq timer, the kthread and the NMI
+ * handler give back the pages in their CPU's inbox, so many pages are
+ * returned on another CPU, in another context, than they were taken in.  A
+ * CPU hotplug state starts the users on a CPU that comes online and stops
+ * them, giving back every page they hold, on a CPU that goes down.
+ *
+ * The pages come from four reserves in turn: labyrinth's default one
+ * (labyrinth_get()) and three named reserves the module creates at load,
+ * of different sizes, one of them with LABYRINTH_NO_FALLBACK.  Every page
+ * goes back to the reserve that served it: a kept page's slot and every
+ * inbox are per reserve.  Writing "grow" to
+ * /sys/kernel/debug/labyrinth_stress/resize resizes every named reserve to
+ * twice its size at load, "shrink" to half of it; the reserves are
+ * destroyed at unload.
  *
  * Every page is tagged while held: a magic number, the context that took it
  * (its owner), a sequence number, a check word, and a byte pattern over the
@@ -68,6 +77,8 @@
 
 #define STRESS_MAGIC	0x4c616273	/* in the tag of every held page */
 #define STRESS_HOLD	8		/* pages a context keeps at most */
+#define STRESS_NR_RES	4		/* the default reserve, three named */
+#define RES_DEFAULT	0		/* stress_reserves[] of labyrinth_get() */
 #define BARRIER_MS	2000		/* for every CPU to reach the start */
 
 enum stress_mode { MODE_STRESS, MODE_GUARANTEE };
@@ -119,6 +130,9 @@ enum stress_count {
 	NR_COUNTS
 };
 
+/* Gets, puts and failures are also counted per reserve. */
+#define NR_RES_COUNTS	(N_FAILURES + 1)
+
 static const char * const count_names[NR_COUNTS] = {
 	[N_GETS]		= "gets",
 	[N_PUTS]		= "puts",
@@ -137,6 +151,7 @@ struct stress_tag {
 	u32 owner;		/* cpu * NR_USERS + user that took the page */
 	u32 seq;		/* pages that context took before this one */
 	u32 check;		/* tag_check(owner, seq) */
+	u32 res;		/* the reserve that served it */
 	u8 fill[];		/* every byte is pattern(owner, seq) */
 };
 
@@ -150,9 +165,33 @@ struct stress_tag {
  */
 struct stress_ctx {
 	unsigned long n[NR_COUNTS];
+	unsigned long res_n[STRESS_NR_RES][NR_RES_COUNTS];
 	u32 owner;
+	unsigned int turn;			/* gets tried: see next_res() */
 	unsigned int next_slot;
 	struct page *slots[STRESS_HOLD];	/* kept pages, oldest at next_slot */
+	u8 slot_res[STRESS_HOLD];		/* the reserve of each */
+};
+
+/**
+ * struct stress_reserve - a reserve the users take pages from
+ * @name: its name; "default" for labyrinth's own
+ * @pages: pages per CPU it is created with (0: the default reserve)
+ * @flags: labyrinth_reserve_create() flags
+ * @r: the named reserve, or NULL: labyrinth_get() and labyrinth_put()
+ */
+struct stress_reserve {
+	const char *name;
+	unsigned int pages;
+	unsigned int flags;
+	struct labyrinth_reserve *r;
+};
+
+static struct stress_reserve stress_reserves[STRESS_NR_RES] = {
+	[RES_DEFAULT] = { .name = "default" },
+	{ .name = "stress0", .pages = 128 },
+	{ .name = "stress1", .pages = 48 },
+	{ .name = "stress2", .pages = 16, .flags = LABYRINTH_NO_FALLBACK },
 };
 
 /**
@@ -161,8 +200,8 @@ struct stress_ctx {
  * @hard: the hard-IRQ user
  * @soft: the softirq user
  * @thread: the process-context user, while the CPU is online
- * @inbox: pages other CPUs hand over, given back by @soft, @thread and
- *	the NMI user
+ * @inbox: pages other CPUs hand over, one list per reserve, given back
+ *	by @soft, @thread and the NMI user
  * @held: pages the users of this CPU took and nobody gave back yet
  * @peak_held: highest @held seen (racy maximum: a statistic)
  * @nmi_sent: NMIs sent to this CPU that its NMI user has not seen yet
@@ -173,7 +212,7 @@ struct stress_cpu {
 	struct hrtimer hard;
 	struct hrtimer soft;
 	struct task_struct *thread;
-	struct llist_head inbox;
+	struct llist_head inbox[STRESS_NR_RES];
 	atomic_long_t held;
 	long peak_held;
 	atomic_t nmi_sent;
@@ -242,6 +281,7 @@ static struct guarantee_result guarantee_last = { .part = -1 };
 static int guarantee_part_now;
 
 static struct dentry *stress_debugfs;
+static DEFINE_MUTEX(stress_resize_lock);
 
 static int set_duration(const char *val, const struct kernel_param *kp)
 {
@@ -331,6 +371,40 @@ static void bump(struct stress_ctx *x, enum stress_count i)
 	WRITE_ONCE(x->n[i], x->n[i] + 1);
 }
 
+/* Count @i (gets, puts or failures) for @x and for reserve @res. */
+static void bump_res(struct stress_ctx *x, unsigned int res,
+		     enum stress_count i)
+{
+	bump(x, i);
+	WRITE_ONCE(x->res_n[res][i], x->res_n[res][i] + 1);
+}
+
+static struct page *res_get(unsigned int res)
+{
+	struct labyrinth_reserve *r = stress_reserves[res].r;
+
+	return r ? labyrinth_reserve_get(r) : labyrinth_get();
+}
+
+static void res_put(unsigned int res, struct page *page)
+{
+	struct labyrinth_reserve *r = stress_reserves[res].r;
+
+	if (r)
+		labyrinth_reserve_put(r, page);
+	else
+		labyrinth_put(page);
+}
+
+/*
+ * The reserve of @x's next get: each serves two gets in a row, in turn, so
+ * that (no get failing) it has one page kept and one handed over.
+ */
+static unsigned int next_res(struct stress_ctx *x)
+{
+	return x->turn++ / 2 % STRESS_NR_RES;
+}
+
 static u32 tag_check(u32 owner, u32 seq)
 {
 	return (owner * 0x9e3779b1) ^ seq ^ STRESS_MAGIC;
@@ -367,81 +441,97 @@ static void note_held(struct stress_cpu *s)
  * the kernel's lists, and the run may not live to show its counters.
  */
 static void report(struct stress_ctx *x, enum stress_count i,
-		   struct page *page, const struct stress_tag *t)
+		   struct page *page, const struct stress_tag *t,
+		   unsigned int res)
 {
 	const char *at = x == &stress_drain ? ctx_names[CTX_DRAIN] :
 					      ctx_names[x->owner % NR_USERS];
 
 	bump(x, i);
-	pr_err_ratelimited("%s: pfn %#lx, tag owner %u seq %u, found by %s on cpu%u\n",
-			   count_names[i], page_to_pfn(page), t->owner, t->seq,
+	pr_err_ratelimited("%s: pfn %#lx of reserve %s, tag owner %u seq %u reserve %u, found by %s on cpu%u\n",
+			   count_names[i], page_to_pfn(page),
+			   stress_reserves[res].name, t->owner, t->seq, t->res,
 			   at, raw_smp_processor_id());
 }
 
-/* Check a page just served to @x, then tag it as held by @x. */
-static void tag_page(struct stress_ctx *x, struct page *page)
+/* Check a page reserve @res just served to @x, then tag it as held by @x. */
+static void tag_page(struct stress_ctx *x, struct page *page,
+		     unsigned int res)
 {
 	struct stress_tag *t = page_address(page);
 
 	if (t->magic == STRESS_MAGIC)
-		report(x, N_DOUBLE_SERVES, page, t);
+		report(x, N_DOUBLE_SERVES, page, t, res);
 	else if (served_zeroed() && memchr_inv(t, 0, PAGE_SIZE))
-		report(x, N_DIRTY_SERVED, page, t);
+		report(x, N_DIRTY_SERVED, page, t, res);
 	t->magic = STRESS_MAGIC;
 	t->owner = x->owner;
 	t->seq = x->n[N_GETS];
 	t->check = tag_check(t->owner, t->seq);
+	t->res = res;
 	memset(t->fill, pattern(t->owner, t->seq), FILL_BYTES);
 }
 
-static bool tag_intact(const struct stress_tag *t)
+/* The tag is as a user put it on a page reserve @res served. */
+static bool tag_intact(const struct stress_tag *t, unsigned int res)
 {
 	return t->magic == STRESS_MAGIC &&
 	       t->owner / NR_USERS < nr_cpu_ids &&
 	       t->check == tag_check(t->owner, t->seq) &&
+	       t->res == res &&
 	       !memchr_inv(t->fill, pattern(t->owner, t->seq), FILL_BYTES);
 }
 
-static struct page *take(struct stress_cpu *s, struct stress_ctx *x)
+static struct page *take(struct stress_cpu *s, struct stress_ctx *x,
+			 unsigned int res)
 {
-	struct page *page = labyrinth_get();
+	struct page *page = res_get(res);
 
 	if (!page) {
-		bump(x, N_FAILURES);
+		bump_res(x, res, N_FAILURES);
 		return NULL;
 	}
-	tag_page(x, page);
-	bump(x, N_GETS);
+	tag_page(x, page, res);
+	bump_res(x, res, N_GETS);
 	note_held(s);
 	return page;
 }
 
-/* Check @page's tag, clear it and give the page back, as @x. */
-static void give_back(struct stress_ctx *x, struct page *page)
+/*
+ * Check @page's tag, clear it and give the page back, as @x, to reserve
+ * @res, which served it.
+ */
+static void give_back(struct stress_ctx *x, struct page *page,
+		      unsigned int res)
 {
 	struct stress_tag *t = page_address(page);
 
-	if (tag_intact(t)) {
+	if (tag_intact(t, res)) {
 		atomic_long_dec(&owner_cpu(t->owner)->held);
 		if (owner_cpu(t->owner)->cpu != raw_smp_processor_id())
 			bump(x, N_CROSSED_CPUS);
 	} else {
-		report(x, N_CORRUPTED, page, t);
+		report(x, N_CORRUPTED, page, t, res);
 	}
 	memset(t, 0, sizeof(*t));
-	labyrinth_put(page);
-	bump(x, N_PUTS);
+	res_put(res, page);
+	bump_res(x, res, N_PUTS);
 }
 
-/* Keep @page; give back the oldest kept page if @x holds STRESS_HOLD. */
-static void keep(struct stress_ctx *x, struct page *page)
+/*
+ * Keep @page, of reserve @res; give back the oldest kept page if @x holds
+ * STRESS_HOLD.
+ */
+static void keep(struct stress_ctx *x, struct page *page, unsigned int res)
 {
-	struct page *old = x->slots[x->next_slot];
+	unsigned int i = x->next_slot, old_res = x->slot_res[i];
+	struct page *old = x->slots[i];
 
-	x->slots[x->next_slot] = page;
-	x->next_slot = (x->next_slot + 1) % STRESS_HOLD;
+	x->slots[i] = page;
+	x->slot_res[i] = res;
+	x->next_slot = (i + 1) % STRESS_HOLD;
 	if (old)
-		give_back(x, old);
+		give_back(x, old, old_res);
 }
 
 /* The next CPU whose users run after @cpu, wrapping; @cpu if none. */
@@ -459,37 +549,44 @@ static unsigned int next_cpu(unsigned int cpu)
  * llist_del_all() in give_back_inbox(): the receiver sees the tag written
  * before the push.  The receiver polls its inbox; nothing needs waking.
  */
-static void hand_over(struct stress_cpu *s, struct page *page)
+static void hand_over(struct stress_cpu *s, struct page *page,
+		      unsigned int res)
 {
+	struct stress_cpu *to = per_cpu_ptr(stress_cpus, next_cpu(s->cpu));
 	struct stress_tag *t = page_address(page);
 
-	llist_add(&t->node, &per_cpu_ptr(stress_cpus, next_cpu(s->cpu))->inbox);
+	llist_add(&t->node, &to->inbox[res]);
 }
 
 /* One period of a user: take, hand every other page over, keep the rest. */
 static void take_batch(struct stress_cpu *s, struct stress_ctx *x)
 {
+	unsigned int i, res;
 	struct page *page;
-	unsigned int i;
 
 	for (i = 0; i < stress_batch; i++) {
-		page = take(s, x);
+		res = next_res(x);
+		page = take(s, x, res);
 		if (!page)
 			continue;
 		if (x->n[N_GETS] % 2)
-			hand_over(s, page);
+			hand_over(s, page, res);
 		else
-			keep(x, page);
+			keep(x, page, res);
 	}
 }
 
 static void give_back_inbox(struct stress_cpu *s, struct stress_ctx *x)
 {
-	struct llist_node *list = llist_del_all(&s->inbox);
 	struct stress_tag *t, *next;
+	struct llist_node *list;
+	unsigned int res;
 
-	llist_for_each_entry_safe(t, next, list, node)
-		give_back(x, virt_to_page(t));
+	for (res = 0; res < STRESS_NR_RES; res++) {
+		list = llist_del_all(&s->inbox[res]);
+		llist_for_each_entry_safe(t, next, list, node)
+			give_back(x, virt_to_page(t), res);
+	}
 }
 
 /* Make @cpu's NMI user run: an NMI, wherever @cpu is. */
@@ -571,7 +668,8 @@ static void give_back_all(struct stress_cpu *s)
 	for (x = s->ctx; x < s->ctx + NR_USERS; x++) {
 		for (i = 0; i < STRESS_HOLD; i++) {
 			if (x->slots[i])
-				give_back(&stress_drain, x->slots[i]);
+				give_back(&stress_drain, x->slots[i],
+					  x->slot_res[i]);
 			x->slots[i] = NULL;
 		}
 	}
@@ -644,6 +742,28 @@ static void sum_all(unsigned long *n)
 		sum_ctx(id, n);
 }
 
+static void add_res_counts(unsigned long (*n)[NR_RES_COUNTS],
+			   const struct stress_ctx *x)
+{
+	unsigned int res, i;
+
+	for (res = 0; res < STRESS_NR_RES; res++)
+		for (i = 0; i < NR_RES_COUNTS; i++)
+			n[res][i] += READ_ONCE(x->res_n[res][i]);
+}
+
+/* Add every user's and the drain's counts per reserve to @n. */
+static void sum_res(unsigned long (*n)[NR_RES_COUNTS])
+{
+	enum stress_ctx_id id;
+	unsigned int cpu;
+
+	add_res_counts(n, &stress_drain);
+	for_each_possible_cpu(cpu)
+		for (id = 0; id < NR_USERS; id++)
+			add_res_counts(n, &per_cpu_ptr(stress_cpus, cpu)->ctx[id]);
+}
+
 static void print_summary(void)
 {
 	unsigned long n[NR_CTX][NR_COUNTS] = { }, t[NR_COUNTS] = { };
@@ -660,6 +780,19 @@ static void print_summary(void)
 		n[CTX_NMI][N_GETS] + n[CTX_NMI][N_PUTS],
 		t[N_FAILURES], t[N_DOUBLE_SERVES], t[N_CORRUPTED],
 		t[N_DIRTY_SERVED], (long)(t[N_GETS] - t[N_PUTS]));
+}
+
+static void print_reserves(void)
+{
+	unsigned long n[STRESS_NR_RES][NR_RES_COUNTS] = { };
+	unsigned int res;
+
+	sum_res(n);
+	for (res = 0; res < STRESS_NR_RES; res++)
+		pr_info("reserve %s: gets %lu, failures %lu, lost %ld\n",
+			stress_reserves[res].name, n[res][N_GETS],
+			n[res][N_FAILURES],
+			(long)(n[res][N_GETS] - n[res][N_PUTS]));
 }
 
 /*
@@ -679,6 +812,7 @@ static void finish_run(void)
 		give_back_all(per_cpu_ptr(stress_cpus, cpu));
 	WRITE_ONCE(stress_running, false);
 	print_summary();
+	print_reserves();
 	complete_all(&stress_done);
 }
 
@@ -718,16 +852,16 @@ static int start_run(void)
 	stress_nr_cpus = num_online_cpus();
 	schedule_delayed_work(&stress_finish,
 			      msecs_to_jiffies(stress_duration_ms));
-	pr_info("%u CPUs, %u pages every %u us in hard-IRQ, softirq, process and NMI context, for %u ms\n",
+	pr_info("%u CPUs, %u pages every %u us in hard-IRQ, softirq, process and NMI context, from %u reserves, for %u ms\n",
 		stress_nr_cpus, stress_batch, stress_interval_us,
-		stress_duration_ms);
+		STRESS_NR_RES, stress_duration_ms);
 	return 0;
 }
 
 static void init_stress_cpus(void)
 {
 	struct stress_cpu *s;
-	unsigned int cpu, id;
+	unsigned int cpu, id, res;
 
 	for_each_possible_cpu(cpu) {
 		s = per_cpu_ptr(stress_cpus, cpu);
@@ -738,7 +872,8 @@ static void init_stress_cpus(void)
 				  HRTIMER_MODE_REL_PINNED_HARD);
 		lab_hrtimer_setup(&s->soft, soft_fn, CLOCK_MONOTONIC,
 				  HRTIMER_MODE_REL_PINNED_SOFT);
-		init_llist_head(&s->inbox);
+		for (res = 0; res < STRESS_NR_RES; res++)
+			init_llist_head(&s->inbox[res]);
 		atomic_long_set(&s->held, 0);
 	}
 }
@@ -750,6 +885,28 @@ static void show_counts(struct seq_file *m, const char *prefix,
 
 	for (i = 0; i < NR_COUNTS; i++)
 		seq_printf(m, "%s%s %lu\n", prefix, count_names[i], n[i]);
+}
+
+/* "reserve_NAME_gets N" and so on, and pages lost, for every reserve. */
+static void show_reserves(struct seq_file *m)
+{
+	unsigned long n[STRESS_NR_RES][NR_RES_COUNTS] = { };
+	const struct stress_reserve *sr;
+	unsigned int res, i;
+
+	sum_res(n);
+	for (res = 0; res < STRESS_NR_RES; res++) {
+		sr = &stress_reserves[res];
+		for (i = 0; i < NR_RES_COUNTS; i++)
+			seq_printf(m, "reserve_%s_%s %lu\n", sr->name,
+				   count_names[i], n[res][i]);
+		seq_printf(m, "reserve_%s_lost %ld\n", sr->name,
+			   (long)(n[res][N_GETS] - n[res][N_PUTS]));
+		seq_printf(m, "reserve_%s_pages_per_cpu %u\n", sr->name,
+			   sr->pages);
+		seq_printf(m, "reserve_%s_no_fallback %d\n", sr->name,
+			   !!(sr->flags & LABYRINTH_NO_FALLBACK));
+	}
 }
 
 static void show_stress(struct seq_file *m)
@@ -781,6 +938,7 @@ static void show_stress(struct seq_file *m)
 		seq_printf(m, "peak_held_cpu%u %ld\n", cpu,
 			   READ_ONCE(s->peak_held));
 	}
+	show_reserves(m);
 }
 
 static void show_guarantee(struct seq_file *m)
@@ -1035,6 +1193,89 @@ static const struct file_operations write_after_put_fops = {
 	.write = write_after_put_write,
 };
 
+/*
+ * Resize every named reserve to twice (@grow) or half its size at load.
+ * Return: 0, or the first error, once every reserve was tried.
+ */
+static int resize_reserves(bool grow)
+{
+	struct stress_reserve *sr;
+	unsigned int res;
+	int err, ret = 0;
+
+	for (res = 0; res < STRESS_NR_RES; res++) {
+		sr = &stress_reserves[res];
+		if (!sr->r)
+			continue;
+		err = labyrinth_reserve_resize(sr->r, grow ? 2 * sr->pages :
+					       max(sr->pages / 2, 1U));
+		if (err && !ret) {
+			pr_err("reserve %s: resize refused (%d)\n", sr->name,
+			       err);
+			ret = err;
+		}
+	}
+	return ret;
+}
+
+/* "grow" or "shrink": see the top of the file. */
+static ssize_t resize_write(struct file *file, const char __user *ubuf,
+			    size_t len, loff_t *ppos)
+{
+	char buf[8];
+	int ret;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (!sysfs_streq(buf, "grow") && !sysfs_streq(buf, "shrink"))
+		return -EINVAL;
+	mutex_lock(&stress_resize_lock);
+	ret = resize_reserves(sysfs_streq(buf, "grow"));
+	mutex_unlock(&stress_resize_lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations resize_fops = {
+	.owner = THIS_MODULE,
+	.write = resize_write,
+};
+
+/* No get or put of them may run: the users are stopped or never ran. */
+static void destroy_reserves(void)
+{
+	unsigned int res;
+
+	for (res = 0; res < STRESS_NR_RES; res++) {
+		labyrinth_reserve_destroy(stress_reserves[res].r);
+		stress_reserves[res].r = NULL;
+	}
+}
+
+static int create_reserves(void)
+{
+	struct stress_reserve *sr;
+	unsigned int res;
+	int err;
+
+	for (res = 0; res < STRESS_NR_RES; res++) {
+		sr = &stress_reserves[res];
+		if (res == RES_DEFAULT)
+			continue;
+		sr->r = labyrinth_reserve_create(sr->name, sr->pages,
+						 sr->flags);
+		if (IS_ERR(sr->r)) {
+			err = PTR_ERR(sr->r);
+			sr->r = NULL;
+			destroy_reserves();
+			return err;
+		}
+	}
+	return 0;
+}
+
 static void create_debugfs(void)
 {
 	/* debugfs failures are not fatal and need no checking */
@@ -1097,7 +1338,12 @@ static int stress_init(void)
 	if (!stress_cpus)
 		return -ENOMEM;
 	init_stress_cpus();
+	ret = create_reserves();
+	if (ret)
+		goto err_free;
 	create_debugfs();
+	debugfs_create_file("resize", 0200, stress_debugfs, NULL,
+			    &resize_fops);
 	ret = start_run();
 	if (ret)
 		goto err_debugfs;
@@ -1108,6 +1354,8 @@ static int stress_init(void)
 
 err_debugfs:
 	debugfs_remove_recursive(stress_debugfs);
+	destroy_reserves();
+err_free:
 	free_percpu(stress_cpus);
 	return ret;
 }
@@ -1123,6 +1371,7 @@ static void __exit labyrinth_stress_exit(void)
 	debugfs_remove_recursive(stress_debugfs);
 	if (stress_mode == MODE_STRESS) {
 		stop_run();
+		destroy_reserves();
 		free_percpu(stress_cpus);
 	} else {
 		unregister_nmi_handler(NMI_LOCAL, KBUILD_MODNAME);

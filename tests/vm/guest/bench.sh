@@ -61,14 +61,33 @@ counter_deltas() {
 	     END { print "" }' "$1" "$2"
 }
 
+# per_page BYTES PAGES: BYTES / PAGES with two decimals, or "-".
+per_page() {
+	awk -v n="$1" -v p="$2" \
+		'BEGIN { if (p > 0) printf "%.2f", n / p; else print "-" }'
+}
+
 # The memory labyrinth uses besides its pages, per page it holds.
 report_memory() {
 	n=$(labstat bookkeeping_bytes)
 	p=$(labstat pages_held)
-	per=$(awk -v n="$n" -v p="$p" \
-		'BEGIN { if (p > 0) printf "%.2f", n / p; else print "-" }')
 	out "memory: $n bytes of bookkeeping for $p pooled pages:" \
-		"$per bytes per pooled page"
+		"$(per_page "$n" "$p") bytes per pooled page"
+}
+
+# The same for labyrinth_bench's named reserve, while it exists: per page
+# of its capacity (its pools may still be refilling after the run).
+report_named_memory() {
+	f=/sys/kernel/debug/labyrinth/bench/stats
+	if [ ! -r $f ]; then
+		out "memory: named reserve bench: not measured (no $f)"
+		return
+	fi
+	n=$(field $f bookkeeping_bytes)
+	c=$(field $f capacity)
+	out "memory: named reserve bench, $named_pages pages per CPU:" \
+		"$n bytes of bookkeeping for a capacity of $c pages:" \
+		"$(per_page "$n" "$c") bytes per page of capacity"
 }
 
 # The guarantee table of labyrinth_bench: between its two writes every
@@ -102,8 +121,10 @@ bench_guarantee() {
 run_bench() {
 	lab_counters > /tmp/before
 	insmod "$floor_ko" || return 1
+	# The named reserve as large as the default one.
+	named_pages=$(param pages_per_cpu)
 	t0=$(now_ns)
-	if ! insmod "$bench_ko"; then
+	if ! insmod "$bench_ko" named_pages="$named_pages"; then
 		rmmod labyrinth_floor
 		return 1
 	fi
@@ -116,6 +137,7 @@ run_bench() {
 	[ -z "${guarantee_failed:-}" ] ||
 		out "guarantee table: $guarantee_failed page allocations failed while it was taken"
 	out "labyrinth counters over the run: $(counter_deltas /tmp/before /tmp/after)"
+	report_named_memory
 	out "run time: $(((t1 - t0) / 1000000)) ms"
 	rmmod labyrinth_bench
 	rmmod labyrinth_floor

@@ -5,11 +5,13 @@
 # labstress_ms; check.plan runs a short stress.
 #
 #   stress_run MS	labyrinth_stress takes and returns pages in hard-IRQ,
-#			softirq and process context on every CPU for MS
+#			softirq, process and NMI context on every CPU for MS
 #			milliseconds, every labstress_us (default 500) us,
-#			while CPU 1 goes off- and online, the reserve is
-#			resized and the page allocator fails; then
-#			the checks and a Markdown table (LAB-TABLE lines)
+#			from the default reserve and three named ones it
+#			creates, while CPU 1 goes off- and online, every
+#			reserve is resized and the page allocator fails;
+#			then the checks, every reserve's balance among
+#			them, and a Markdown table (LAB-TABLE lines)
 #   guarantee_run	with the page allocator failing every request, every
 #			CPU takes its whole reserve in hard-IRQ context, then
 #			the refill worker alone restores every pool
@@ -21,6 +23,12 @@
 
 STRESS_RES=/sys/kernel/debug/labyrinth_stress/results
 STRESS_SAVED=/tmp/stress.results
+STRESS_RESIZE=/sys/kernel/debug/labyrinth_stress/resize
+# The named reserves labyrinth_stress creates (one with
+# LABYRINTH_NO_FALLBACK: stress_no_fallback_named), their stats saved
+# after the run in /tmp/stress.NAME.stats.
+STRESS_NAMED="stress0 stress1 stress2"
+STRESS_NO_FALLBACK=stress2
 STRESS_CPUS=/sys/kernel/debug/labyrinth/cpus
 STRESS_CPU1=/sys/devices/system/cpu/cpu1/online
 # Allocations one failure phase may fail at most: when they are spent the
@@ -172,16 +180,21 @@ stress_hotplug_cycle() {
 }
 
 # Alternate between 512 pages above 16 and 128 pages above 64; each order
-# of the writes keeps low_watermark <= pages_per_cpu.
+# of the writes keeps low_watermark <= pages_per_cpu.  The named reserves
+# grow to twice and shrink to half their size at load meanwhile
+# (labyrinth_reserve_resize()).
 stress_resize() {
-	local pages=512 low=16
+	local pages=512 low=16 named=grow
 
 	if [ $((stress_resizes % 2)) = 1 ]; then
 		pages=128
 		low=64
+		named=shrink
 	fi
 	set_param pages_per_cpu $pages && set_param low_watermark $low ||
 		stress_resize_errors=$((stress_resize_errors + 1))
+	echo $named > "$STRESS_RESIZE" 2> /dev/null ||
+		stress_named_resize_errors=$((stress_named_resize_errors + 1))
 	stress_resizes=$((stress_resizes + 1))
 }
 
@@ -234,6 +247,85 @@ stress_check_results() {
 		"$(stress_res pages_lost) = 0" "$sum = 0"
 }
 
+# stress_in_use FILE: pages_allocated - pages_released - handed_on -
+# pages_held of a reserve's stats file: the pages its users hold, or
+# "missing" if a counter is not there.
+stress_in_use() {
+	awk '{ v[$1] = $2 }
+	     END {
+		if (!("pages_allocated" in v) || !("pages_released" in v) ||
+		    !("handed_on" in v) || !("pages_held" in v))
+			print "missing"
+		else
+			print v["pages_allocated"] - v["pages_released"] -
+			      v["handed_on"] - v["pages_held"]
+	     }' "$1"
+}
+
+# stress_named_settled NAME: reserve NAME's counters balance (its refill
+# workers may still be adding a page they allocated to a pool).
+stress_named_settled() {
+	[ "$(stress_in_use "/sys/kernel/debug/labyrinth/$1/stats")" = 0 ]
+}
+
+# Once every page is back: every named reserve's counters balance, and
+# its stats are saved for the table.
+stress_save_named() {
+	local n
+
+	for n in $STRESS_NAMED; do
+		wait_for 10 stress_named_settled "$n"
+		cat "/sys/kernel/debug/labyrinth/$n/stats" > "/tmp/stress.$n.stats" ||
+			: > "/tmp/stress.$n.stats"
+	done
+}
+
+# named_stat NAME KEY: KEY in reserve NAME's stats saved after the run.
+named_stat() {
+	field "/tmp/stress.$1.stats" "$2"
+}
+
+# Every reserve served pages and lost none; every named one balances
+# (pages taken from the allocator = released + handed on + pooled), took
+# back no page it was not given (put_rejected), and the one without
+# fallback never called the page allocator in a get.
+stress_check_named() {
+	local n unserved=0 lost=0 f
+
+	for n in default $STRESS_NAMED; do
+		[ "$(stress_res "reserve_${n}_gets")" -gt 0 ] ||
+			unserved=$((unserved + 1))
+		[ "$(stress_res "reserve_${n}_lost")" = 0 ] || lost=$((lost + 1))
+	done
+	check stress_every_reserve_served_pages [ $unserved = 0 ]
+	check stress_every_reserve_got_its_pages_back [ $lost = 0 ]
+	for n in $STRESS_NAMED; do
+		f=/tmp/stress.$n.stats
+		check_both "stress_named_${n}_balanced" \
+			"pages_allocated - pages_released - handed_on - pages_held = $(stress_in_use "$f"), pages_in_use $(named_stat "$n" pages_in_use)" \
+			"$(stress_in_use "$f") = 0" "$(named_stat "$n" pages_in_use) = 0"
+		check "stress_named_${n}_no_put_rejected" \
+			[ "$(named_stat "$n" put_rejected)" = 0 ]
+	done
+	check_both stress_no_fallback_named \
+		"$STRESS_NO_FALLBACK: fallback $(named_stat $STRESS_NO_FALLBACK fallback), no_fallback $(stress_res reserve_${STRESS_NO_FALLBACK}_no_fallback)" \
+		"$(named_stat $STRESS_NO_FALLBACK fallback) = 0" \
+		"$(stress_res reserve_${STRESS_NO_FALLBACK}_no_fallback) = 1"
+}
+
+# After labyrinth_stress's unload (the kernel log emptied before it):
+# each named reserve was destroyed with every page back, its destroy line
+# balanced, and its directory is gone.
+stress_check_destroyed() {
+	local n left=0
+
+	for n in $STRESS_NAMED; do
+		[ ! -e "/sys/kernel/debug/labyrinth/$n" ] || left=$((left + 1))
+		destroy_reported_balanced "$n" "$n"
+	done
+	check stress_named_reserves_gone_after_unload [ $left = 0 ]
+}
+
 stress_check_disturbance() {
 	if [ -w "$STRESS_CPU1" ]; then
 		check_both stress_cpu1_hotplug_cycles \
@@ -243,6 +335,9 @@ stress_check_disturbance() {
 	check_both stress_resizes_accepted \
 		"$stress_resizes resizes, $stress_resize_errors refused" \
 		"$stress_resizes -gt 0" "$stress_resize_errors = 0"
+	check_both stress_named_resizes_accepted \
+		"$stress_resizes resizes, $stress_named_resize_errors refused" \
+		"$stress_resizes -gt 0" "$stress_named_resize_errors = 0"
 	if [ -d "$LAB_FPA" ]; then
 		check stress_page_allocations_failed [ "$stress_injected" -gt 0 ]
 	else
@@ -259,6 +354,37 @@ stress_per_cpu() {
 stress_per_cpu_held() {
 	awk '$1 ~ /^peak_held_cpu/ { sub("peak_held_cpu", "", $1);
 		printf "%s%s: %s", (n++ ? ", " : ""), $1, $2 }' "$STRESS_SAVED"
+}
+
+# stress_reserve_row NAME PAGES LOCAL NMI STOLEN FALLBACK FAILED IN_USE
+stress_reserve_row() {
+	local flags=""
+
+	[ "$(stress_res "reserve_${1}_no_fallback")" = 1 ] &&
+		flags=", no fallback"
+	stress_table "| $1 | $2$flags | $(stress_res "reserve_${1}_gets") |" \
+		"$(stress_res "reserve_${1}_failures") | $3 / $4 / $5 / $6 / $7 | $8 |"
+}
+
+# The table of the reserves: the default one (labstat, after the run),
+# the named ones (their stats saved after the run).
+stress_print_reserves() {
+	local n
+
+	stress_table ""
+	stress_table "| reserve | pages per CPU at load | gets | failures (NULL) | served local / in NMI / stolen / fallback / failed | pages in use after the run |"
+	stress_table "|---|---|---:|---:|---|---:|"
+	stress_reserve_row default "$stress_default_pages" \
+		"$(labstat served_local)" "$(labstat served_nmi)" \
+		"$(labstat stolen)" "$(labstat fallback)" "$(labstat failed)" \
+		"$(labstat pages_in_use)"
+	for n in $STRESS_NAMED; do
+		stress_reserve_row "$n" "$(stress_res "reserve_${n}_pages_per_cpu")" \
+			"$(named_stat "$n" served_local)" \
+			"$(named_stat "$n" served_nmi)" "$(named_stat "$n" stolen)" \
+			"$(named_stat "$n" fallback)" "$(named_stat "$n" failed)" \
+			"$(named_stat "$n" pages_in_use)"
+	done
 }
 
 stress_ctx_row() {
@@ -290,10 +416,11 @@ stress_print_table() {
 	stress_table "| labyrinth served in NMI / puts in NMI left to the worker | $(labstat served_nmi) / $(labstat put_deferred) |"
 	stress_table "| refill runs / refill failures | $(labstat refill_runs) / $(labstat refill_failures) |"
 	stress_table "| CPU 1 hotplug cycles | $stress_cycles |"
-	stress_table "| resizes (pages_per_cpu 512/128, low_watermark 16/64) | $stress_resizes |"
+	stress_table "| resizes (pages_per_cpu 512/128, low_watermark 16/64; named reserves twice/half their size at load) | $stress_resizes |"
 	stress_table "| injected-failure phases | $fpa |"
 	stress_table "| double serves / corrupted / dirty served | $(stress_res double_serves) / $(stress_res corrupted) / $(stress_res dirty_served) |"
 	stress_table "| pages lost | $(stress_res pages_lost) |"
+	stress_print_reserves
 }
 
 # stress_run MS
@@ -301,10 +428,12 @@ stress_run() {
 	local f0
 
 	stress_cycles=0 stress_hotplug_errors=0 stress_resizes=0
-	stress_resize_errors=0 stress_phases=0 stress_injected=0
+	stress_resize_errors=0 stress_named_resize_errors=0
+	stress_phases=0 stress_injected=0
 	pause_open
 	f0=$(free_pages_baseline)
 	stress_load_labyrinth || { fail stress_labyrinth_loads "insmod failed"; return; }
+	stress_default_pages=$(param pages_per_cpu)
 	[ -d "$LAB_FPA" ] && fpa_fail_all
 	if ! insmod "$LAB_KO/labyrinth_stress.ko" duration_ms="$1" wait=0 \
 		interval_us="${labstress_us:-500}"; then
@@ -316,9 +445,13 @@ stress_run() {
 	done
 	lab_kmemleak_scan
 	stress_save
+	stress_save_named
 	stress_check_results
+	stress_check_named
 	stress_check_disturbance
+	dmesg -c > /dev/null
 	check stress_rmmod_stress_module rmmod labyrinth_stress
+	stress_check_destroyed
 	reserve_settle
 	check stress_accounting_balanced [ "$(labstat pages_in_use)" = 0 ]
 	check stress_no_put_rejected [ "$(labstat put_rejected)" = 0 ]

@@ -201,8 +201,9 @@ bench_chart() {
 	rm -f "$data"
 }
 
-# bench_summary STATS BOOTS TITLE: the ratios and the targets over the
-# boots, for README.
+# bench_summary STATS BOOTS TITLE OUT: the ratios and the targets over
+# the boots, for README, and the memory lines of one boot's output OUT
+# (the default and the named reserve's bookkeeping: the same every boot).
 bench_summary() {
 	report_header bench
 	echo
@@ -216,6 +217,10 @@ bench_summary() {
 	echo "### Targets, on those medians"
 	echo
 	bench_targets < "$1"
+	echo
+	echo "### Memory besides the pages: $(cat "${4%.out}.title")"
+	echo
+	sed -n 's/^memory: /- /p' "$4"
 	echo
 	echo "![ns per operation and source, one CPU, median of $2 boots](reports/bench.svg)"
 }
@@ -268,7 +273,7 @@ bench_reports() {
 	bench_chart "$dir/stats" "$reports/bench.svg" \
 		"$title: ns per operation, one CPU, median of $1 boots"
 	{
-		bench_summary "$dir/stats" "$1" "$title"
+		bench_summary "$dir/stats" "$1" "$title" "$dir/deb61-ioa0-1.out"
 		bench_section t73-ioa0
 	} > "$reports/bench-summary.md"
 }
