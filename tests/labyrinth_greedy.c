@@ -55,6 +55,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+#include <linux/string_helpers.h>
 #include <linux/uaccess.h>
 
 #include "labyrinth.h"
@@ -409,7 +410,7 @@ static int __init greedy_init(void)
 	debugfs_create_file("results", 0400, greedy_debugfs, NULL,
 			    &results_fops);
 	pr_info("reserve greedy: %u pages per CPU, fallback %s\n",
-		greedy_pages, greedy_fallback ? "on" : "off");
+		greedy_pages, str_on_off(greedy_fallback));
 	return 0;
 }
 module_init(greedy_init);
