@@ -454,9 +454,9 @@ static int cmp_ulong(const void *a, const void *b)
 }
 
 /*
- * Call @show (if not NULL) for every function that holds outstanding pages
- * of @r, with their number, then (for the default reserve, with which the
- * table's overflow is counted) for the untracked ones (ip 0).  The table
+ * Call @show for every function that holds outstanding pages of @r, with
+ * their number, then (for the default reserve, with which the table's
+ * overflow is counted) for the untracked ones (ip 0).  The table
  * is read a batch at a time: while pages come and go, an entry moved from
  * a batch not yet read to one already read (a removal moves entries back)
  * is missed, one moved the other way counted twice.  Return: pages in all.
@@ -488,12 +488,12 @@ static unsigned long walk_holders(const struct labyrinth_reserve *r,
 	raw_spin_unlock_irqrestore(&lab_out_lock, flags);
 
 	sort(ips, n, sizeof(*ips), cmp_ulong, NULL);
-	for (i = 0; show && i < n; i += run) {
+	for (i = 0; i < n; i += run) {
 		for (run = 1; i + run < n && ips[i + run] == ips[i]; run++)
 			;
 		show(arg, ips[i], run);
 	}
-	if (show && untracked)
+	if (untracked)
 		show(arg, 0, untracked);
 	kvfree(ips);
 	return n + untracked;
@@ -548,18 +548,6 @@ static void warn_holder(void *arg, unsigned long ip, unsigned long nr)
 unsigned long lab_debug_report(const struct labyrinth_reserve *r)
 {
 	return walk_holders(r, warn_holder, (void *)r);
-}
-
-/**
- * lab_debug_held() - whether the table lists pages taken from a reserve
- * @r: the reserve
- *
- * Context: Process context.  Sleeps.
- * Return: those pages.
- */
-unsigned long lab_debug_held(const struct labyrinth_reserve *r)
-{
-	return walk_holders(r, NULL, NULL);
 }
 
 /**

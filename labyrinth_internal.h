@@ -100,7 +100,6 @@ bool lab_debug_get(const struct labyrinth_reserve *r, struct page *page,
 void lab_debug_show_outstanding(struct seq_file *m,
 				const struct labyrinth_reserve *r);
 unsigned long lab_debug_report(const struct labyrinth_reserve *r);
-unsigned long lab_debug_held(const struct labyrinth_reserve *r);
 void lab_debug_exit(void);
 
 struct lab_cpu;
@@ -134,7 +133,7 @@ struct labyrinth_reserve {
 	struct dentry *dir;
 	char name[LABYRINTH_NAME_MAX + 1];
 	/* Written by every CPU's stash changes: off the fields gets read. */
-	struct cpumask stocked ____cacheline_aligned_in_smp;
+	cpumask_var_t stocked ____cacheline_aligned_in_smp;
 };
 
 extern struct labyrinth_reserve lab_default;
@@ -146,10 +145,10 @@ int lab_reserve_init(void);
 void lab_reserve_exit(void);
 int lab_pools_init(struct labyrinth_reserve *r);
 int lab_pools_fill(struct labyrinth_reserve *r);
+void lab_pools_release(struct labyrinth_reserve *r);
 void lab_pools_live(struct labyrinth_reserve *r);
 long lab_pools_free(struct labyrinth_reserve *r);
 void lab_sync(struct labyrinth_reserve *r);
-void lab_sync_locked(struct labyrinth_reserve *r);
 void lab_snapshot(const struct labyrinth_reserve *r, unsigned int cpu,
 		  struct lab_cpu_snapshot *snap);
 void lab_reserve_sync(void);

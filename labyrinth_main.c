@@ -464,16 +464,22 @@ struct labyrinth_reserve *labyrinth_reserve_create(const char *name,
 	if (!good_size(name, pages_per_cpu))
 		return ERR_PTR(-EINVAL);
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
-	if (!r)
+	if (!r || lab_pools_init(r)) {
+		pr_err("reserve %s: no memory for its pools\n", name);
+		kfree(r);
 		return ERR_PTR(-ENOMEM);
+	}
 	strscpy(r->name, name, sizeof(r->name));
 	r->pages_per_cpu = pages_per_cpu;
 	r->low_watermark = named_low_watermark(pages_per_cpu);
 	r->fallback = !(flags & LABYRINTH_NO_FALLBACK);
-	err = lab_pools_init(r);
-	if (err)
-		goto err_free;
 
+	/*
+	 * No CPU comes or goes while the pools are filled; the name and the
+	 * pages are taken first (on the list, not live: hotplug cannot walk
+	 * it meanwhile, and the memory notifier leaves it alone), so that
+	 * the lock is not held across the fill.
+	 */
 	snprintf(what, sizeof(what), "reserve %s", name);
 	cpus_read_lock();
 	mutex_lock(&lab_reserves_lock);
@@ -485,15 +491,18 @@ struct labyrinth_reserve *labyrinth_reserve_create(const char *name,
 	err = -ENOSPC;
 	if (!within_cap(r, pages_per_cpu, what))
 		goto err_unlock;
+	list_add_tail(&r->node, &lab_reserves);
+	mutex_unlock(&lab_reserves_lock);
+
 	err = lab_pools_fill(r);
 	if (err) {
 		pr_err("reserve %s: cannot fill %u pages per CPU\n", name,
 		       pages_per_cpu);
+		mutex_lock(&lab_reserves_lock);
+		list_del(&r->node);
 		goto err_unlock;
 	}
-	list_add_tail(&r->node, &lab_reserves);
 	lab_pools_live(r);
-	mutex_unlock(&lab_reserves_lock);
 	cpus_read_unlock();
 
 	r->dir = debugfs_create_dir(r->name, lab_debugfs);
@@ -506,18 +515,20 @@ struct labyrinth_reserve *labyrinth_reserve_create(const char *name,
 err_unlock:
 	mutex_unlock(&lab_reserves_lock);
 	cpus_read_unlock();
-	free_percpu(r->cpus);
-err_free:
+	lab_pools_release(r);
 	kfree(r);
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_GPL(labyrinth_reserve_create);
 
-/* Destroy @r; say so if it is left behind by its creator. */
+/*
+ * Destroy @r.  Its structure stays, on lab_dead, until labyrinth unloads:
+ * a page it served may still be given back to it, and neither its
+ * counters (a reserve may pool pages another one served) nor the debug
+ * table (which may overflow) can tell that none will.
+ */
 static void destroy(struct labyrinth_reserve *r)
 {
-	long out;
-
 	debugfs_remove_recursive(r->dir);
 	cpus_read_lock();
 	mutex_lock(&lab_reserves_lock);
@@ -527,13 +538,8 @@ static void destroy(struct labyrinth_reserve *r)
 
 	/* From here on a put frees its page: see dead_put(). */
 	WRITE_ONCE(r->dead, true);
-	out = lab_pools_free(r);
-	if (out && static_branch_unlikely(&lab_debug_key))
+	if (lab_pools_free(r) && static_branch_unlikely(&lab_debug_key))
 		lab_debug_report(r);
-	if (!out && !lab_debug_held(r)) {
-		kfree(r);
-		return;
-	}
 	mutex_lock(&lab_reserves_lock);
 	list_add(&r->node, &lab_dead);
 	mutex_unlock(&lab_reserves_lock);
@@ -547,16 +553,19 @@ static void destroy(struct labyrinth_reserve *r)
  * reported, once ("reserve NAME destroyed with N pages still out", and
  * with the debug parameter on, who took them): such a page may still be
  * given back with labyrinth_reserve_put(), which frees it, or be freed by
- * its holder.  Then the few bytes of @r are kept until labyrinth unloads.
+ * its holder: for those puts the structure of @r (not its pools, some
+ * hundred bytes) is kept until labyrinth unloads.
  *
- * Context: Process context, no get or put of @r running or to come but
- * those puts.  Sleeps.
+ * Context: Process context, no get, put, hand-on or resize of @r running
+ * or to come but those puts.  Sleeps.
  */
 void labyrinth_reserve_destroy(struct labyrinth_reserve *r)
 {
 	if (IS_ERR_OR_NULL(r))
 		return;
 	might_sleep();
+	if (WARN_ON_ONCE(READ_ONCE(r->dead)))
+		return;
 	destroy(r);
 }
 EXPORT_SYMBOL_GPL(labyrinth_reserve_destroy);
@@ -569,7 +578,8 @@ EXPORT_SYMBOL_GPL(labyrinth_reserve_destroy);
  * The pools are topped up (as far as memory allows) or trimmed before it
  * returns; the low watermark follows (a quarter of the capacity).
  *
- * Context: Process context.  Sleeps.
+ * Context: Process context, not concurrently with
+ * labyrinth_reserve_destroy() of @r.  Sleeps.
  * Return: 0, -EINVAL for a size out of bounds, or -ENOSPC above
  * max_total_pages (then nothing changed); each said in one line.
  */
@@ -584,11 +594,9 @@ int labyrinth_reserve_resize(struct labyrinth_reserve *r,
 		return -EINVAL;
 	snprintf(what, sizeof(what), "reserve %s: pages_per_cpu=%u", r->name,
 		 pages_per_cpu);
-	cpus_read_lock();
 	mutex_lock(&lab_reserves_lock);
 	if (!within_cap(r, pages_per_cpu, what)) {
 		mutex_unlock(&lab_reserves_lock);
-		cpus_read_unlock();
 		return -ENOSPC;
 	}
 	/* Never a watermark above the capacity, on the way either. */
@@ -596,9 +604,8 @@ int labyrinth_reserve_resize(struct labyrinth_reserve *r,
 		WRITE_ONCE(r->low_watermark, low);
 	WRITE_ONCE(r->pages_per_cpu, pages_per_cpu);
 	WRITE_ONCE(r->low_watermark, low);
-	lab_sync_locked(r);
 	mutex_unlock(&lab_reserves_lock);
-	cpus_read_unlock();
+	lab_sync(r);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(labyrinth_reserve_resize);
@@ -676,7 +683,10 @@ static void __exit labyrinth_exit(void)
 {
 	struct labyrinth_reserve *r, *next;
 
-	/* Creators that unloaded without destroying their reserve. */
+	/*
+	 * Creators that unloaded without destroying their reserve.  Nobody
+	 * else changes the list now: every client module is gone.
+	 */
 	list_for_each_entry_safe(r, next, &lab_reserves, node) {
 		if (r == &lab_default)
 			continue;

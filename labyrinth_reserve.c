@@ -14,8 +14,8 @@
  *		batches between hot[] and the stash; other CPUs steal from it
  *		once their own pool is empty; the refill worker tops it up.
  *
- * The level of a pool is nr_hot + nr_dirty + nr_stash; its capacity is the
- * pages_per_cpu parameter.
+ * The level of a pool is nr_hot + nr_dirty + nr_stash; its capacity is its
+ * reserve's pages_per_cpu.
  *
  * A pool keeps pages of its CPU's memory node only (pool_node()): it is
  * filled there (__GFP_THISNODE), a put of a page of another node frees it,
@@ -35,6 +35,14 @@
  *
  *   local_irq_save() on the owning CPU
  *     stash_lock of one CPU (ours, or a victim's when stealing)
+ *
+ * and in process context, where reserves are made, resized and destroyed
+ * and CPUs and memory come and go (none of it taken on the get and put
+ * paths, nor by the refill workers):
+ *
+ *   kernel_param_lock (a parameter write)
+ *     CPU hotplug lock (mem_hotplug_lock within it, for memory offlining)
+ *       lab_reserves_lock: the list of reserves and what they may hold
  *
  * Interrupts are disabled rather than taking a local_lock_t because hard-IRQ
  * callers must be able to enter: local_lock_t is a sleeping lock on
@@ -138,7 +146,6 @@
  *	+ @stash_seen never understates the level (owner only)
  * @min_level: lowest level the owner has seen (owner only)
  * @cpu: the owning CPU
- * @r: the reserve this pool is part of
  * @nid: the node whose pages the pool keeps, or NUMA_NO_NODE for any
  *	(see pool_node())
  * @dirty: returned pages waiting to be cleared (owner only)
@@ -150,9 +157,10 @@
  * @stash: the pool's pages that other CPUs may steal
  * @allocated: pages this pool took from the page allocator
  * @released: pages this pool gave back to the page allocator
+ * @r: the reserve this pool is part of (read by the slow paths only)
  * @refill: the worker that clears, tops up and trims this pool
  * @retry_at: when the worker may allocate again after falling short
- *	(worker; lab_reserve_sync() resets it)
+ *	(worker; lab_sync() resets it)
  * @kick: queues @refill; any context may raise it, NMI included.  A hard
  *	irq_work, run in hard-IRQ context on PREEMPT_RT too: a lazy one waits
  *	for a per-CPU thread that is parked before a CPU goes down, and
@@ -176,7 +184,6 @@ struct lab_cpu {
 	unsigned int min_level;
 	unsigned int cpu;
 	int nid;
-	struct labyrinth_reserve *r;
 	struct list_head dirty;
 	unsigned long stat[LAB_NR_STATS];
 	struct page *hot[LAB_HOT_MAX];
@@ -187,6 +194,7 @@ struct lab_cpu {
 	atomic_long_t allocated;
 	atomic_long_t released;
 
+	struct labyrinth_reserve *r;
 	struct delayed_work refill;
 	unsigned long retry_at;
 	struct irq_work kick;
@@ -412,7 +420,7 @@ static unsigned int level_seen(const struct lab_cpu *c)
  */
 static void stash_count(struct lab_cpu *c, unsigned int nr)
 {
-	struct cpumask *stocked = &c->r->stocked;
+	struct cpumask *stocked = c->r->stocked;
 
 	WRITE_ONCE(c->nr_stash, nr);
 	if (!nr != !cpumask_test_cpu(c->cpu, stocked)) {
@@ -671,7 +679,7 @@ static unsigned int steal(struct lab_cpu *thief, struct list_head *list,
 	bool far;
 
 	for (far = false; ; far = true) {
-		for_each_cpu_wrap(cpu, &thief->r->stocked, start) {
+		for_each_cpu_wrap(cpu, thief->r->stocked, start) {
 			if (cpu == thief->cpu ||
 			    cpumask_test_cpu(cpu, near) == far)
 				continue;
@@ -1088,8 +1096,8 @@ EXPORT_SYMBOL_GPL(labyrinth_get);
  * Context: Any context, as labyrinth_get().  Not concurrently with
  * labyrinth_reserve_destroy() of @r.
  * Return: a page with a reference count of one, to be given back with
- * labyrinth_reserve_put() or handed on with labyrinth_hand_on(), or NULL
- * when @r and its fallback are exhausted.
+ * labyrinth_reserve_put() or handed on with labyrinth_reserve_hand_on(),
+ * or NULL when @r and its fallback are exhausted.
  */
 struct page *labyrinth_reserve_get(struct labyrinth_reserve *r)
 {
@@ -1293,6 +1301,18 @@ static noinline void put_slow(struct labyrinth_reserve *r, struct page *page,
 		put_away(c, page);
 }
 
+/*
+ * Whether a put may go on here: not in NMI where cmpxchg() is not NMI-safe
+ * (the page stays its caller's; said once).
+ */
+static bool nmi_allowed(void)
+{
+	if (IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG) || !in_nmi())
+		return true;
+	pr_err_once("a put in NMI refused: cmpxchg() is not NMI-safe on this architecture\n");
+	return false;
+}
+
 /* A put of @page to @r for @ip; see reserve_get(). */
 static __always_inline void reserve_put(struct labyrinth_reserve *r,
 					struct page *page, unsigned long ip)
@@ -1303,10 +1323,8 @@ static __always_inline void reserve_put(struct labyrinth_reserve *r,
 
 	if (!page)
 		return;
-	if (!IS_ENABLED(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG) && in_nmi()) {
-		pr_err_once("labyrinth_put() in NMI refused: cmpxchg() is not NMI-safe on this architecture\n");
+	if (!nmi_allowed())
 		return;
-	}
 	seen = lab_put_check(page);
 	if (unlikely(seen != 1)) {
 		put_refused(r, page, seen, ip);
@@ -1354,7 +1372,8 @@ void labyrinth_put(struct page *page)
 EXPORT_SYMBOL_GPL(labyrinth_put);
 
 /*
- * labyrinth_reserve_put() of a reserve destroyed since it served @page:
+ * labyrinth_reserve_put() of a reserve destroyed since it served @page
+ * (the reserve's structure stays until labyrinth unloads, its pools not):
  * its pools are gone, so a page it may take back is freed, checked as any
  * put is.  Where the page allocator may not be called, the page waits on
  * a release list of the default reserve, whose worker frees it.  Nothing
@@ -1367,6 +1386,8 @@ static noinline void dead_put(struct page *page, unsigned long ip)
 	const char *why;
 	int seen;
 
+	if (!nmi_allowed())
+		return;
 	seen = lab_put_check(page);
 	if (seen != 1) {
 		why = lab_put_refusal(page, seen, &what);
@@ -1460,7 +1481,8 @@ EXPORT_SYMBOL_GPL(labyrinth_hand_on);
  * As labyrinth_hand_on(), counted in @r.  Once @r is destroyed, only the
  * checks are made.
  *
- * Context: Any context.
+ * Context: Any context.  Not concurrently with labyrinth_reserve_destroy()
+ * of @r.
  */
 void labyrinth_reserve_hand_on(struct labyrinth_reserve *r, struct page *page)
 {
@@ -2009,17 +2031,6 @@ int lab_cpu_dead(unsigned int cpu)
 }
 
 /**
- * lab_sync_locked() - lab_sync() with the CPU hotplug lock held
- * @r: the reserve
- *
- * Context: Process context, CPU hotplug lock held.  Sleeps.
- */
-void lab_sync_locked(struct labyrinth_reserve *r)
-{
-	sync_workers(r);
-}
-
-/**
  * lab_sync() - bring every online pool of a reserve to capacity now
  * @r: the reserve
  *
@@ -2173,9 +2184,13 @@ int lab_pools_init(struct labyrinth_reserve *r)
 {
 	unsigned int cpu;
 
-	r->cpus = alloc_percpu(struct lab_cpu);
-	if (!r->cpus)
+	if (!zalloc_cpumask_var(&r->stocked, GFP_KERNEL))
 		return -ENOMEM;
+	r->cpus = alloc_percpu(struct lab_cpu);
+	if (!r->cpus) {
+		free_cpumask_var(r->stocked);
+		return -ENOMEM;
+	}
 	for_each_possible_cpu(cpu) {
 		struct lab_cpu *c = per_cpu_ptr(r->cpus, cpu);
 
@@ -2195,11 +2210,23 @@ int lab_pools_init(struct labyrinth_reserve *r)
 }
 
 /**
+ * lab_pools_release() - free what lab_pools_init() allocated
+ * @r: the reserve, its pools drained and their workers stopped
+ *
+ * Context: Process context.
+ */
+void lab_pools_release(struct labyrinth_reserve *r)
+{
+	free_percpu(r->cpus);
+	r->cpus = NULL;
+	free_cpumask_var(r->stocked);
+}
+
+/**
  * lab_pools_fill() - fill every online pool of a reserve not yet live
  * @r: the reserve
  *
- * Context: Process context, CPU hotplug lock and lab_reserves_lock held.
- * Sleeps.
+ * Context: Process context, CPU hotplug lock held.  Sleeps.
  * Return: 0, or -ENOMEM (the pools filled are drained again).
  */
 int lab_pools_fill(struct labyrinth_reserve *r)
@@ -2260,8 +2287,7 @@ long lab_pools_free(struct labyrinth_reserve *r)
 		pr_info("unloaded: %ld pages allocated, %ld released, %ld handed on\n",
 			allocated, released, handed_on);
 	}
-	free_percpu(r->cpus);
-	r->cpus = NULL;
+	lab_pools_release(r);
 	return max(out, 0L);
 }
 
@@ -2292,7 +2318,7 @@ int lab_reserve_init(void)
 	return 0;
 
 err_pools:
-	free_percpu(lab_default.cpus);
+	lab_pools_release(&lab_default);
 err_wq:
 	destroy_workqueue(lab_wq);
 	return ret;
