@@ -600,13 +600,9 @@ static void get_steals_when_local_pool_empty(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->after.level, t->stolen_from - 1);
 }
 
-static void get_falls_back_when_pools_empty(struct kunit *test)
+/* The last get, after drain_pools() emptied every pool, went to the fallback. */
+static void expect_fallback_served(struct kunit *test, struct lab_test *t)
 {
-	struct lab_test *t = test->priv;
-
-	set_fallback(t, true);
-	drain_pools(test, true, false);
-
 	/* Under stop_machine(), interrupts off: RT skips the fallback. */
 	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		KUNIT_EXPECT_NULL(test, t->last);
@@ -618,6 +614,16 @@ static void get_falls_back_when_pools_empty(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_ALLOCATED),
 			IS_ENABLED(CONFIG_PREEMPT_RT) ? 0UL : 1UL);
+}
+
+static void get_falls_back_when_pools_empty(struct kunit *test)
+{
+	struct lab_test *t = test->priv;
+
+	set_fallback(t, true);
+	drain_pools(test, true, false);
+
+	expect_fallback_served(test, t);
 }
 
 static void get_fails_without_fallback_when_pools_empty(struct kunit *test)
@@ -2426,17 +2432,7 @@ static void reserve_with_fallback_falls_back_when_empty(struct kunit *test)
 	measure(test, reserve_new(test, "kunit_fb", 16, 0));
 	drain_pools(test, true, false);
 
-	/* Under stop_machine(), interrupts off: RT skips the fallback. */
-	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
-		KUNIT_EXPECT_NULL(test, t->last);
-		expect_get_counted(test, &t->before, &t->after,
-				   LAB_FALLBACK_SKIPPED);
-	} else {
-		KUNIT_EXPECT_NOT_NULL(test, t->last);
-		expect_get_counted(test, &t->before, &t->after, LAB_FALLBACK);
-	}
-	KUNIT_EXPECT_EQ(test, delta(&t->before, &t->after, LAB_PAGES_ALLOCATED),
-			IS_ENABLED(CONFIG_PREEMPT_RT) ? 0UL : 1UL);
+	expect_fallback_served(test, t);
 }
 
 /**

@@ -345,34 +345,34 @@ unload_balanced() {
 # unload_reported_balanced NAME: labyrinth's unload line in the kernel log
 # says it gave back every page it allocated but those handed on.
 unload_reported_balanced() {
-	line=$(dmesg | grep 'labyrinth: unloaded:')
-	a=$(echo "$line" | sed -n 's/.*unloaded: \([0-9]*\) pages allocated, .*/\1/p')
-	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
-	h=$(echo "$line" | sed -n 's/.*released, \([0-9]*\) handed on.*/\1/p')
-	if [ -n "$a" ] && [ -n "$r" ] && [ "$a" = $((r + ${h:-0})) ] &&
-	   ! dmesg | grep -q 'not returned to it'; then
-		pass "every_page_released_at_unload_$1"
-	else
-		fail "every_page_released_at_unload_$1" "'$line'"
-	fi
+	log_balanced 'labyrinth: unloaded: ' 'not returned to it' \
+		"every_page_released_at_unload_$1"
 }
 
-# destroy_reported_balanced RESERVE NAME: the line labyrinth printed when
-# the named RESERVE was destroyed (in the kernel log since it was last
-# emptied) says it gave back every page it allocated but those handed on,
-# and no page was still out.
+# destroy_reported_balanced RESERVE NAME: the same of the line labyrinth
+# printed when the named RESERVE was destroyed (in the kernel log since it
+# was last emptied), and no page was still out.
 destroy_reported_balanced() {
+	log_balanced "labyrinth: reserve $1 destroyed: " \
+		"labyrinth: reserve $1 destroyed with" \
+		"every_page_released_at_destroy_$2"
+}
+
+# log_balanced LINE LEAK TEST: the kernel log's line containing LINE,
+# "A pages allocated, R released, H handed on", has A = R + H, and no line
+# contains LEAK.
+log_balanced() {
 	local line a r h
 
-	line=$(dmesg | grep "labyrinth: reserve $1 destroyed: ")
-	a=$(echo "$line" | sed -n 's/.*destroyed: \([0-9]*\) pages allocated, .*/\1/p')
+	line=$(dmesg | grep -F "$1")
+	a=$(echo "$line" | sed -n 's/.* \([0-9]*\) pages allocated, .*/\1/p')
 	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
 	h=$(echo "$line" | sed -n 's/.*released, \([0-9]*\) handed on.*/\1/p')
 	if [ -n "$a" ] && [ -n "$r" ] && [ "$a" = $((r + ${h:-0})) ] &&
-	   ! dmesg | grep -q "labyrinth: reserve $1 destroyed with"; then
-		pass "every_page_released_at_destroy_$2"
+	   ! dmesg | grep -qF "$2"; then
+		pass "$3"
 	else
-		fail "every_page_released_at_destroy_$2" "'$line'"
+		fail "$3" "'$line'"
 		return 1
 	fi
 }
