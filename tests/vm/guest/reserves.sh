@@ -277,20 +277,9 @@ res_tenant_again() {
 
 # res_tenant_unloads: no page out, the reserve's accounting balanced.
 res_tenant_unloads() {
-	local line a r h
-
 	dmesg -c > /dev/null
 	check rmmod_tenant rmmod labyrinth_tenant
-	line=$(dmesg | grep 'labyrinth: reserve tenant destroyed:')
-	a=$(echo "$line" | sed -n 's/.*destroyed: \([0-9]*\) pages allocated, .*/\1/p')
-	r=$(echo "$line" | sed -n 's/.*allocated, \([0-9]*\) released.*/\1/p')
-	h=$(echo "$line" | sed -n 's/.*released, \([0-9]*\) handed on.*/\1/p')
-	if [ -n "$a" ] && [ "$a" = $((${r:-0} + ${h:-0})) ] &&
-	   ! dmesg | grep -q 'reserve tenant destroyed with'; then
-		pass tenant_destroyed_without_pages_out
-	else
-		fail tenant_destroyed_without_pages_out "'$(dmesg | grep 'reserve tenant')'"
-	fi
+	destroy_reported_balanced tenant tenant
 }
 
 reserves_isolated() {
