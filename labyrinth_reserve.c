@@ -1636,13 +1636,16 @@ static void share_fill(struct lab_cpu *c, unsigned int cap)
 }
 
 /*
- * Owner, interrupts off, stash_lock held: load hot[] to half from the
- * stash, so that an NMI, which takes no lock, finds pages there beside
- * the NMI share.
+ * Owner, interrupts off, stash_lock held: load hot[] from the stash as far
+ * as it and the capacity allow, so that an NMI, which takes no lock, finds
+ * there and in the NMI share every page of a pool of up to LAB_HOT_MAX +
+ * LAB_NMI_MAX pages.  A full hot[] costs puts nothing: a pool at capacity
+ * frees what comes back, and below it a put that finds hot[] full spills
+ * half of it to the stash.
  */
 static void hot_fill(struct lab_cpu *c, unsigned int cap)
 {
-	unsigned int want = max(hot_max(cap) / 2, 1U);
+	unsigned int want = min(hot_max(cap), cap - share_target(cap));
 	struct page *page, *next;
 	LIST_HEAD(list);
 
