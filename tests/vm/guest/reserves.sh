@@ -21,13 +21,8 @@ RES_GREEDY_SAVED=/tmp/greedy.results
 RES_TENANT_SAVED=/tmp/tenant.results
 # Two sizes: a pool sized by the other reserve's capacity stands out.
 RES_GREEDY_PAGES=32
-RES_TENANT_PAGES=64
+RES_TENANT_PAGES=40
 RES_BUDGET=1000000
-
-# rstat RESERVE NAME: the counter NAME of a named reserve.
-rstat() {
-	field "$RES_DEBUGFS/$1/stats" "$2"
-}
 
 # The default reserve's pages and every counter a get or a put moves.
 res_default_counts() {
@@ -40,14 +35,15 @@ res_default_counts() {
 # nmi_guaranteed CAP: the pages an NMI is sure to take from a pool of
 # CAP pages, full, whose refill worker has just run.  An NMI takes no lock
 # and never calls the page allocator, so the pool's stash is out of its
-# reach: it takes from hot[], which the worker loads to half of its size
-# (min(CAP, 32)), at least one page, and from the NMI share, which the
-# worker keeps at min(CAP / 4, 8) pages (labyrinth_reserve.c: hot_fill()
-# and share_target()).  For 64 pages: 16 + 8.
+# reach: it takes from hot[], which the worker loads as far as the
+# capacity allows (min(CAP, 32), less the NMI share), and from the NMI
+# share, which the worker keeps at min(CAP / 4, 8) pages
+# (labyrinth_reserve.c: hot_fill() and share_target()).  Up to 40 pages,
+# the whole pool.
 nmi_guaranteed() {
-	local hot=$(($1 < 32 ? $1 / 2 : 16)) share=$(($1 / 4 < 8 ? $1 / 4 : 8))
+	local share=$(($1 / 4 < 8 ? $1 / 4 : 8)) hot
 
-	[ $hot -ge 1 ] || hot=1
+	hot=$(($1 - share < 32 ? $1 - share : 32))
 	echo $((hot + share))
 }
 
