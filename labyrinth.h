@@ -55,15 +55,15 @@
  * may interrupt): an NMI that interrupted none of labyrinth's sections on
  * its CPU uses that CPU's pool as any caller does, but takes no lock and
  * never calls the page allocator: a get is served from the pages the
- * owner keeps at hand (the refill worker keeps at least half of them
- * there) and the NMI share, never by stealing or the fallback; a put
- * pools the page when that takes neither, else leaves it to the worker
- * (put_deferred).  An NMI that interrupted labyrinth on its CPU (or one
- * nested in another caller in NMI) is served by the NMI share only, a
- * small stack of pages (a quarter of pages_per_cpu, at most 8) that the
- * refill worker keeps full, and its puts wait for the worker.  The debug
- * parameter neither fills nor checks pages given back, taken or handed on
- * in NMI.
+ * owner keeps at hand (up to 32, which the refill worker loads from the
+ * rest of the pool: a pool of up to 40 pages is in reach whole) and the
+ * NMI share, never by stealing or the fallback; a put pools the page when
+ * that takes neither, else leaves it to the worker (put_deferred).  An
+ * NMI that interrupted labyrinth on its CPU (or one nested in another
+ * caller in NMI) is served by the NMI share only, a small stack of pages
+ * (a quarter of pages_per_cpu, at most 8) that the refill worker keeps
+ * full, and its puts wait for the worker.  The debug parameter neither
+ * fills nor checks pages given back, taken or handed on in NMI.
  *
  * Pages returned with labyrinth_put() are cleared by the worker before they
  * are handed out again whenever the kernel runs with init_on_alloc or

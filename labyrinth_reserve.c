@@ -1717,7 +1717,7 @@ static void drain_deferred(struct lab_cpu *c)
 	}
 }
 
-/* Worker: top up the NMI share and hot[] from pages it just added. */
+/* Worker: top up the NMI share and hot[] from pages it just stashed. */
 static void refill_share(struct lab_cpu *c)
 {
 	unsigned long flags;
@@ -1884,6 +1884,9 @@ static void refill_fn(struct work_struct *work)
 		refill_clean(c, &r);
 		cond_resched();
 	} while (r.nr_dirty == LAB_CLEAR_BATCH || r.trim_more);
+	/* Each round loaded the last one's pages; this one's are in the stash. */
+	if (r.nr_dirty)
+		refill_share(c);
 	c->stat[LAB_REFILL_RUNS]++;
 	if (!r.missing)
 		return;

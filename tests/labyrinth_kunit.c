@@ -2591,6 +2591,39 @@ static void reserve_get_put_in_nmi(struct kunit *test)
 	get_put_in_nmi(test);
 }
 
+/* In NMI: take @arg's pages until a get fails, one more than its pool. */
+static void nmi_take_pool(void *arg)
+{
+	struct lab_named *n = arg;
+	struct page *page;
+
+	while (n->nr <= n->cap && n->nr < n->max) {
+		page = labyrinth_reserve_get(n->r);
+		if (!page)
+			break;
+		n->pages[n->nr++] = page;
+	}
+}
+
+/*
+ * An NMI takes no lock, so the stash is out of its reach; the refill
+ * worker loads hot[] so that, with the NMI share, a pool of up to 40
+ * pages is there whole.  Taken whole in NMI, and the next get fails.
+ */
+static void reserve_pool_of_40_taken_whole_in_nmi(struct kunit *test)
+{
+	struct lab_named *n;
+	bool ran;
+
+	n = reserve_new(test, "kunit_nmi40", 40, LABYRINTH_NO_FALLBACK);
+	ran = run_in_nmi(nmi_take_pool, n);
+
+	KUNIT_ASSERT_TRUE_MSG(test, ran, "the NMI did not come");
+	KUNIT_EXPECT_EQ(test, n->nr, 40U);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_SERVED_NMI), 40UL);
+	KUNIT_EXPECT_EQ(test, stat_sum(n->r, LAB_FAILED), 1UL);
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(get_served_from_local_pool),
 	KUNIT_CASE(put_returns_page_to_pool),
@@ -2653,6 +2686,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(reserve_drained_leaves_other_reserves_untouched),
 	KUNIT_CASE(reserve_get_put_in_hardirq_hrtimer),
 	KUNIT_CASE(reserve_get_put_in_nmi),
+	KUNIT_CASE(reserve_pool_of_40_taken_whole_in_nmi),
 	{}
 };
 
