@@ -254,11 +254,31 @@ bench_section() {
 	cat "$dir/$1.out"
 }
 
+# bench_named: the named reserve against the default one, on every
+# kernel: each ratio the boots printed, median and range over them.
+bench_named() {
+	local dir=$build/bench group
+
+	echo
+	echo "### A named reserve against the default one, every kernel"
+	echo
+	echo "| kernel | table | ratio | median | min-max | boots |"
+	echo "|---|---|---|---|---|---|"
+	for group in deb61-ioa0 deb61-ioa1 t612-ioa0 t73-ioa0; do
+		bench_values "$dir/$group"*.out | bench_stats |
+			awk -F'\t' -v kernel="$(sed 's/ (boot .*//' "$dir/$group"*.title | head -n 1)" '
+				$1 == "ratio" && $3 ~ /^named/ {
+					printf "| %s | %s | %s | %.2f | %.2f-%.2f | %d |\n",
+						kernel, $2, $3, $4, $5, $6, $7 }'
+	done
+}
+
 # bench_reports BOOTS: reports/bench.md, every boot's complete output;
 # reports/bench-summary.md, for README: the ratios of the Debian
 # init_on_alloc=0 boots as medians and ranges, the targets, the chart
-# (reports/bench.svg) and the 7.3 boot, whose tables have the nolock
-# sources and the guarantee table.
+# (reports/bench.svg), the named reserve's ratios on every kernel, and the
+# first 7.3 boot, whose tables have the nolock sources and the guarantee
+# table.
 bench_reports() {
 	local dir=$build/bench label title="Debian 6.1, init_on_alloc=0"
 
@@ -274,7 +294,8 @@ bench_reports() {
 		"$title: ns per operation, one CPU, median of $1 boots"
 	{
 		bench_summary "$dir/stats" "$1" "$title" "$dir/deb61-ioa0-1.out"
-		bench_section t73-ioa0
+		bench_named
+		bench_section t73-ioa0-1
 	} > "$reports/bench-summary.md"
 }
 
