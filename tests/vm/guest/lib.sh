@@ -201,12 +201,15 @@ pause_for() {
 	read -r -t "$1" _ <&3
 }
 
-# fpa_fail_all: fail order-0 page allocations of every task and context,
-# silently, while the probability (fd 4) is not zero.
+# fpa_fail_all: fail every page allocation of every task and context,
+# silently, while the probability (fd 4) is not zero, but those that may
+# be highmem: user pages.  A page fault that cannot get a page is retried
+# for ever, and the shell that drives the test, between its writes to fd
+# 4, may fault on a page of its stack or heap it never touched before.
 fpa_fail_all() {
 	echo N > "$LAB_FPA"/task-filter
 	echo N > "$LAB_FPA"/ignore-gfp-wait
-	echo N > "$LAB_FPA"/ignore-gfp-highmem
+	echo Y > "$LAB_FPA"/ignore-gfp-highmem
 	echo 0 > "$LAB_FPA"/min-order
 	echo 0 > "$LAB_FPA"/space
 	echo 0 > "$LAB_FPA"/verbose
