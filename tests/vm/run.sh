@@ -312,17 +312,14 @@ bench)
 		"Debian 6.1, init_on_alloc=1 (Debian's default)"
 	# Modules load at random addresses, and under TCG where code lands
 	# moves its cost: the test kernels too boot as often as Debian's.
-	for n in $(seq "$bench_boots"); do
-		LAB_APPEND="init_on_alloc=0" LAB_SKIPS=$(skips $NO_KMEMLEAK) \
-			bench_boot test612 \
-			"$ktree/arch/x86/boot/bzImage" "t612-ioa0-$n" \
-			"6.12 test kernel (lockdep, DEBUG_VM), init_on_alloc=0 (boot $n of $bench_boots)"
-	done
-	for n in $(seq "$bench_boots"); do
-		LAB_APPEND="init_on_alloc=0" LAB_SKIPS=$(skips $NO_KMEMLEAK) \
-			bench_boot test73 \
-			"$k73tree/arch/x86/boot/bzImage" "t73-ioa0-$n" \
-			"7.3 test kernel (lockdep, DEBUG_VM), init_on_alloc=0 (boot $n of $bench_boots)"
+	for k in "test612 t612 6.12 $ktree" "test73 t73 7.3 $k73tree"; do
+		read -r name label version tree <<< "$k"
+		for n in $(seq "$bench_boots"); do
+			LAB_APPEND="init_on_alloc=0" LAB_SKIPS=$(skips $NO_KMEMLEAK) \
+				bench_boot "$name" "$tree/arch/x86/boot/bzImage" \
+				"$label-ioa0-$n" \
+				"$version test kernel (lockdep, DEBUG_VM), init_on_alloc=0 (boot $n of $bench_boots)"
+		done
 	done
 	if verdict; then
 		bench_reports "$bench_boots"
